@@ -1,0 +1,1 @@
+"""A local stand-in of the SignTraker API, backed by SQLite, for demos and tests."""
