@@ -1,0 +1,151 @@
+"""The `signtraker-mcp` command: the MCP server over stdio, against a tenant or a local sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from . import __version__
+from .config import Settings, load_settings
+from .errors import ConfigurationError
+
+__all__ = ["main"]
+
+logger = logging.getLogger(__name__)
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="signtraker-mcp",
+        description=(
+            "MCP server for SignTraker yard-sign orders. Desktop clients start it over stdio; "
+            "settings come from SIGNTRAKER_* environment variables, and these options override them."
+        ),
+    )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="start a local sandbox API with sample data on a free loopback port and serve against it",
+    )
+    parser.add_argument(
+        "--sandbox-db",
+        metavar="PATH",
+        help="SQLite file of the sandbox (default: SIGNTRAKER_SANDBOX_DB, else a file in the user's data folder)",
+    )
+    parser.add_argument("--base-url", metavar="URL", help="API address, e.g. https://acme.signtraker.com")
+    parser.add_argument("--subdomain", metavar="NAME", help="tenant name, e.g. acme for acme.signtraker.com")
+    parser.add_argument("--timeout", metavar="SECONDS", help="timeout of each API request, in seconds")
+    parser.add_argument(
+        "--read-only", action="store_true", help="offer only the read tools and refuse create and removal"
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=_LOG_LEVELS,
+        type=str.upper,
+        help="log level on stderr (default: SIGNTRAKER_LOG_LEVEL, else INFO)",
+    )
+    parser.add_argument("--version", action="version", version=f"signtraker-mcp {__version__}")
+    return parser
+
+
+def _configure_logging(level_name: str) -> None:
+    """Send all logs to stderr, because stdout carries the MCP protocol."""
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=level_name,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    # httpx logs every request at INFO, with the full URL; this package already logs
+    # one line per API call, so keep httpx for warnings unless debugging.
+    if level_name != "DEBUG":
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _log_level(option: str | None) -> str:
+    level = (option or os.environ.get("SIGNTRAKER_LOG_LEVEL") or "INFO").strip().upper()
+    if level not in _LOG_LEVELS:
+        raise ConfigurationError(
+            f"SIGNTRAKER_LOG_LEVEL={level!r} is not a log level; use one of {', '.join(_LOG_LEVELS)}."
+        )
+    return level
+
+
+@contextlib.contextmanager
+def _sandbox_overrides(db_option: str | None) -> Iterator[dict[str, str | None]]:
+    """Start the sandbox API and yield the settings that point the server at it."""
+    from .sandbox import default_database_path, start_sandbox
+
+    path = Path(db_option or os.environ.get("SIGNTRAKER_SANDBOX_DB") or default_database_path())
+    with start_sandbox(path) as sandbox:
+        logger.info("Sandbox API at %s, database %s", sandbox.base_url, path)
+        yield {
+            "SIGNTRAKER_BASE_URL": sandbox.base_url,
+            "SIGNTRAKER_API_KEY": sandbox.api_key,
+            "SIGNTRAKER_SANDBOX": "true",
+        }
+
+
+def _print_terminal_note(settings: Settings) -> None:
+    """Tell a person who started the server by hand what it is doing; clients never see this."""
+    target = "a local sandbox with sample data" if settings.sandbox else f"the SignTraker tenant {settings.tenant}"
+    mode = " in read-only mode" if settings.read_only else ""
+    print(
+        f"signtraker-mcp {__version__}: MCP server over stdio{mode}, against {target}.\n"
+        "It expects an MCP client on stdin; add it to a client instead, for example in Claude Desktop's "
+        'claude_desktop_config.json: {"mcpServers": {"signtraker": {"command": "signtraker-mcp", '
+        '"args": ["--sandbox"]}}}. See the README. Press Ctrl-C to stop.',
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the MCP server; return the process exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        _configure_logging(_log_level(args.log_level))
+        overrides: dict[str, str | None] = {
+            "SIGNTRAKER_BASE_URL": args.base_url,
+            "SIGNTRAKER_SUBDOMAIN": args.subdomain,
+            "SIGNTRAKER_TIMEOUT_SECONDS": args.timeout,
+            "SIGNTRAKER_READ_ONLY": "true" if args.read_only else None,
+        }
+        sandbox = args.sandbox or os.environ.get("SIGNTRAKER_SANDBOX", "").strip().lower() in ("1", "true", "yes")
+        with contextlib.ExitStack() as stack:
+            if sandbox:
+                overrides.update(stack.enter_context(_sandbox_overrides(args.sandbox_db)))
+            settings = load_settings(overrides=overrides)
+            _serve(settings)
+    except ConfigurationError as error:
+        print(f"signtraker-mcp: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def _serve(settings: Settings) -> None:
+    from .server import build_server
+
+    if sys.stdin.isatty():
+        _print_terminal_note(settings)
+    server = build_server(settings)
+    logger.info(
+        "Serving %d tools over stdio against %s%s",
+        len(server._tool_manager.list_tools()),
+        settings.base_url,
+        " (read-only)" if settings.read_only else "",
+    )
+    server.run("stdio")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
