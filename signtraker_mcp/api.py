@@ -202,7 +202,9 @@ class SignTrakerClient:
         logger.info("%s %s -> %d in %.0f ms", method, path, response.status_code, _elapsed_ms(started))
 
         if response.status_code >= 400 or response.status_code < 200:
-            raise error_from_response(response, order_id=order_id)
+            # The streamed response is closed; hand the mapping a copy with the body already read.
+            loaded = httpx.Response(response.status_code, headers=response.headers, content=content, request=request)
+            raise error_from_response(loaded, order_id=order_id)
         if response.status_code >= 300:
             raise UnexpectedResponseError(
                 f"The SignTraker API redirected {method} {path} (HTTP {response.status_code}); "

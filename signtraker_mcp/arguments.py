@@ -76,7 +76,7 @@ def _positive_id(value: object) -> int:
 
 
 def _confirm(value: object) -> bool:
-    if value is None:
+    if is_blank(value):
         return False
     if isinstance(value, bool):
         return value

@@ -27,6 +27,7 @@ __all__ = [
     "LedgerEntry",
     "TokenLedger",
     "TokenProblem",
+    "VerifiedToken",
     "WriteRequest",
 ]
 
