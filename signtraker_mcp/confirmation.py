@@ -19,12 +19,13 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = [
     "TOKEN_LIFETIME_SECONDS",
     "ConfirmationSigner",
     "LedgerEntry",
+    "MemoryTokenLedger",
     "TokenLedger",
     "TokenProblem",
     "VerifiedToken",
@@ -142,20 +143,42 @@ class LedgerEntry:
     expires_at: float
 
 
-class TokenLedger:
-    """Remember which tokens were used and what their commit returned, for this process.
+class TokenLedger(Protocol):
+    """Where used tokens and the outcome of their commit are remembered.
 
-    A token is claimed before the write is sent, so two concurrent commits with
-    the same token cannot both send it. Entries are dropped once their token
-    has expired, since an expired token is refused before the ledger is read.
+    `claim` must be atomic: of several concurrent claims of one nonce, exactly
+    one returns None and may send the write.
+    """
+
+    async def claim(self, nonce: str, expires_at: float) -> LedgerEntry | None:
+        """Claim a token; return None when this call may send, or the entry of an earlier use."""
+        ...
+
+    async def peek(self, nonce: str) -> LedgerEntry | None:
+        """Return the entry of a token that was already used, or None."""
+        ...
+
+    async def finish(self, nonce: str, result: dict[str, Any], *, is_error: bool) -> None:
+        """Store the outcome of a commit, returned to every repeat of the same token."""
+        ...
+
+    async def release(self, nonce: str) -> None:
+        """Give a token back after a commit that certainly changed nothing, so it may be tried again."""
+        ...
+
+
+class MemoryTokenLedger:
+    """A `TokenLedger` in this process's memory: single use holds per process.
+
+    Entries are dropped once their token has expired, since an expired token is
+    refused before the ledger is read.
     """
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._entries: dict[str, LedgerEntry] = {}
         self._clock = clock
 
-    def claim(self, nonce: str, expires_at: float) -> LedgerEntry | None:
-        """Claim a token; return None when this call may send, or the entry of an earlier use."""
+    async def claim(self, nonce: str, expires_at: float) -> LedgerEntry | None:
         self._forget_expired()
         existing = self._entries.get(nonce)
         if existing is not None:
@@ -163,19 +186,16 @@ class TokenLedger:
         self._entries[nonce] = LedgerEntry(result=None, is_error=False, expires_at=expires_at)
         return None
 
-    def peek(self, nonce: str) -> LedgerEntry | None:
-        """Return the entry of a token that was already used, or None."""
+    async def peek(self, nonce: str) -> LedgerEntry | None:
         return self._entries.get(nonce)
 
-    def finish(self, nonce: str, result: dict[str, Any], *, is_error: bool) -> None:
-        """Store the outcome of a commit, returned to every repeat of the same token."""
+    async def finish(self, nonce: str, result: dict[str, Any], *, is_error: bool) -> None:
         entry = self._entries.get(nonce)
         if entry is not None:
             entry.result = result
             entry.is_error = is_error
 
-    def release(self, nonce: str) -> None:
-        """Give a token back after a commit that certainly changed nothing, so it may be tried again."""
+    async def release(self, nonce: str) -> None:
         self._entries.pop(nonce, None)
 
     def _forget_expired(self) -> None:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from . import __version__
 from .api import SignTrakerClient, build_http_client
 from .config import Settings
-from .confirmation import ConfirmationSigner, TokenLedger
+from .confirmation import ConfirmationSigner, MemoryTokenLedger, TokenLedger
 from .errors import ReadOnlyModeError, SignTrakerError
 from .tools import MUTATING_TOOLS, tool_specs
 
@@ -44,6 +44,10 @@ class AppState:
     signer: ConfirmationSigner
     ledger: TokenLedger
 
+    def client_for(self, ctx: Context[Any, Any]) -> SignTrakerClient:
+        """Return the API client that serves the request of `ctx`."""
+        return self.client
+
 
 class SignTrakerServer(MCPServer[AppState]):
     """`MCPServer` with argument-name checks, read-only mode and the mapping of errors to tool results."""
@@ -57,7 +61,7 @@ class SignTrakerServer(MCPServer[AppState]):
             if key is not None
             else ConfirmationSigner.with_random_key(settings.tenant)
         )
-        ledger = TokenLedger()
+        ledger: TokenLedger = MemoryTokenLedger()
 
         @asynccontextmanager
         async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:

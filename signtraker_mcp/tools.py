@@ -12,6 +12,7 @@ from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, Elicitati
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
+from .api import SignTrakerClient
 from .arguments import (
     AgentId,
     Apartment,
@@ -66,6 +67,11 @@ def app_state(ctx: Context[Any, Any]) -> AppState:
     return state
 
 
+def api_client(ctx: Context[Any, Any]) -> SignTrakerClient:
+    """Return the API client for this request."""
+    return app_state(ctx).client_for(ctx)
+
+
 def _result(model: BaseModel, text: str) -> CallToolResult:
     """Build a tool result whose text is a short line followed by compact JSON, not a pretty-printed copy."""
     data = model.model_dump(mode="json")
@@ -99,13 +105,12 @@ async def list_orders(
     Agent/Id, Agent/Name), which are also the names to filter and sort on. When has_more is true, call again
     with skip=next_skip. Use get_order for one order by Id.
     """
-    state = app_state(ctx)
     params = {"$top": str(top + 1), "$skip": str(skip), "$orderby": _stable_orderby(orderby)}
     if filter is not None:
         params["$filter"] = filter
     if select is not None:
         params["$select"] = select
-    records = await state.client.list_orders(params)
+    records = await api_client(ctx).list_orders(params)
     has_more = len(records) > top
     page = records[:top]
     sent = dict(params, **{"$top": str(top)})
@@ -126,7 +131,7 @@ async def get_order(ctx: Context[Any, Any], order_id: OrderId) -> Annotated[Call
     Use the Id from list_orders (not the OrderNumber). Read an order before describing its state to the user
     or asking for its removal.
     """
-    order = await app_state(ctx).client.get_order(order_id)
+    order = await api_client(ctx).get_order(order_id)
     return _result(OrderResult(order=order), f"Order {order_id}.")
 
 
@@ -158,7 +163,7 @@ async def _approval_question(
     if not confirm or state.settings.confirmation is ConfirmationPolicy.TOKEN or not _client_can_ask(ctx):
         return NOT_ASKED
     verified = state.signer.verify(confirmation_token, tool, request)
-    if isinstance(verified, TokenProblem) or state.ledger.peek(verified.nonce) is not None:
+    if isinstance(verified, TokenProblem) or await state.ledger.peek(verified.nonce) is not None:
         return NOT_ASKED
     preview = await inspect()
     return Elicit(preview.question, Approval)
@@ -197,7 +202,7 @@ async def _gate(
     verified = state.signer.verify(confirmation_token, tool, request)
     if isinstance(verified, TokenProblem):
         raise refuse_token(verified, await inspect(), state.signer)
-    earlier = state.ledger.peek(verified.nonce)
+    earlier = await state.ledger.peek(verified.nonce)
     if earlier is not None:
         return _replay(earlier.result, earlier.is_error)
 
@@ -225,10 +230,10 @@ async def _gate(
             )
             return _result(outcome, "Declined by the user; nothing was sent.")
 
-    claimed = state.ledger.claim(verified.nonce, verified.expires_at)
+    claimed = await state.ledger.claim(verified.nonce, verified.expires_at)
     if claimed is not None:
         return _replay(claimed.result, claimed.is_error)
-    outcome = await commit(preview, verified, state.ledger, state.client, send)
+    outcome = await commit(preview, verified, state.ledger, api_client(ctx), send)
     return _result(outcome, "Sent once to SignTraker.")
 
 
@@ -268,7 +273,7 @@ async def _removal_approval(
     confirmation_token: str | None,
 ) -> Elicit[Approval] | _NotAsked:
     request = _removal(order_id, due_date, notes)
-    client = app_state(ctx).client
+    client = api_client(ctx)
     return await _approval_question(
         ctx,
         "request_removal",
@@ -296,7 +301,7 @@ async def request_removal(
     directly. An order already removed or awaiting removal is refused. A wrong removal pulls a sign off an
     active listing, so never confirm on your own.
     """
-    client = app_state(ctx).client
+    client = api_client(ctx)
     request = _removal(order_id, due_date, notes)
     return await _gate(
         ctx,
@@ -352,7 +357,7 @@ async def _creation_approval(
 ) -> Elicit[Approval] | _NotAsked:
     given = dict(locals())
     fields = _creation_fields(agent_id, preset_id, given)
-    client = app_state(ctx).client
+    client = api_client(ctx)
     return await _approval_question(
         ctx,
         "create_order",
@@ -403,7 +408,7 @@ async def create_order(
     }
     fields = _creation_fields(agent_id, preset_id, given)
     request = creation_request(fields)
-    client = app_state(ctx).client
+    client = api_client(ctx)
     return await _gate(
         ctx,
         "create_order",

@@ -266,12 +266,12 @@ async def commit(
             f"{error.message} The outcome of this write is unknown. {found} It was not sent again; "
             "do not repeat it without checking with the user."
         )
-        ledger.finish(verified.nonce, {"message": message}, is_error=True)
+        await ledger.finish(verified.nonce, {"message": message}, is_error=True)
         raise OutcomeUnknownError(message, method=preview.request.method, path=preview.request.path) from error
     except ApiError:
         # A 4xx answer or a connection that never opened: nothing was applied, so the
         # token may be used again once the cause is fixed.
-        ledger.release(verified.nonce)
+        await ledger.release(verified.nonce)
         raise
 
     order_id = preview.order_id or _created_order_id(response)
@@ -290,7 +290,7 @@ async def commit(
         response=response,
         order=order,
     )
-    ledger.finish(verified.nonce, outcome.model_dump(mode="json"), is_error=False)
+    await ledger.finish(verified.nonce, outcome.model_dump(mode="json"), is_error=False)
     logger.info("%s sent %s %s", preview.tool, preview.request.method, preview.request.path)
     return outcome
 

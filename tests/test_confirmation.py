@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from signtraker_mcp.confirmation import ConfirmationSigner, TokenLedger, TokenProblem, VerifiedToken, WriteRequest
+import pytest
+
+from signtraker_mcp.confirmation import ConfirmationSigner, MemoryTokenLedger, TokenProblem, VerifiedToken, WriteRequest
+
+pytestmark = pytest.mark.anyio
 
 KEY = b"k" * 32
 REQUEST = WriteRequest("POST", "/api/orders/5/requestremoval", {"Notes": "Sold"})
@@ -46,25 +50,25 @@ def test_signer_token_is_short() -> None:
     assert len(token) < 64
 
 
-def test_ledger_claims_once() -> None:
-    ledger = TokenLedger()
-    assert ledger.claim("n1", expires_at=9e9) is None
-    entry = ledger.claim("n1", expires_at=9e9)
+async def test_ledger_claims_once() -> None:
+    ledger = MemoryTokenLedger()
+    assert await ledger.claim("n1", expires_at=9e9) is None
+    entry = await ledger.claim("n1", expires_at=9e9)
     assert entry is not None
     assert entry.result is None
 
 
-def test_ledger_release_allows_new_claim() -> None:
-    ledger = TokenLedger()
-    ledger.claim("n1", expires_at=9e9)
-    ledger.release("n1")
-    assert ledger.claim("n1", expires_at=9e9) is None
+async def test_ledger_release_allows_new_claim() -> None:
+    ledger = MemoryTokenLedger()
+    await ledger.claim("n1", expires_at=9e9)
+    await ledger.release("n1")
+    assert await ledger.claim("n1", expires_at=9e9) is None
 
 
-def test_ledger_forgets_expired_entries() -> None:
+async def test_ledger_forgets_expired_entries() -> None:
     now = [100.0]
-    ledger = TokenLedger(clock=lambda: now[0])
-    ledger.claim("n1", expires_at=150.0)
+    ledger = MemoryTokenLedger(clock=lambda: now[0])
+    await ledger.claim("n1", expires_at=150.0)
     now[0] = 200.0
-    ledger.claim("n2", expires_at=300.0)
-    assert ledger.peek("n1") is None
+    await ledger.claim("n2", expires_at=300.0)
+    assert await ledger.peek("n1") is None
