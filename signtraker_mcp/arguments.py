@@ -16,27 +16,42 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
 __all__ = [
+    "AddressSearch",
+    "AgentEmail",
     "AgentId",
+    "AgentIdFilter",
+    "AgentName",
+    "AgentSearchName",
     "Apartment",
     "City",
+    "CityFilter",
     "Confirm",
     "ConfirmationToken",
+    "DateFrom",
+    "DateTo",
     "Directions",
     "DueDate",
     "ExternalId",
+    "IncludeInactive",
+    "ListingFilter",
     "ListingNumber",
     "Notes",
     "ODataFilter",
     "ODataOrderBy",
     "ODataSelect",
+    "OfficeSearch",
     "OrderId",
     "PageSize",
     "PostalCode",
+    "PostalCodeFilter",
     "PresetId",
     "Region",
+    "RegionFilter",
     "Skip",
+    "Statuses",
     "StreetName",
     "StreetNumber",
+    "View",
     "format_due_date",
     "is_blank",
 ]
@@ -172,19 +187,16 @@ def _id_type(description: str) -> Any:
     ]
 
 
-OrderId = _id_type("The order's Id field (not its OrderNumber), e.g. 1042.")
-AgentId = _id_type("The agent's Id, from find_agents.")
-PresetId = _id_type("The order preset's Id, from list_order_presets.")
+OrderId = _id_type("The order's Id (not OrderNumber).")
+AgentId = _id_type("From find_agents.")
+PresetId = _id_type("From list_order_presets.")
 
 Confirm = Annotated[
     bool,
     BeforeValidator(_confirm),
     WithJsonSchema({"type": "boolean"}),
     Field(
-        description=(
-            "Leave false to get a preview and a confirmation_token. Set true only after the user approved "
-            "that preview, together with the token."
-        ),
+        description=("true only after the user approved the preview; with confirmation_token."),
     ),
 ]
 
@@ -192,23 +204,21 @@ ConfirmationToken = Annotated[
     str | None,
     _optional_text(512),
     WithJsonSchema({"type": "string"}),
-    Field(
-        description="The confirmation_token from the preview the user approved.", json_schema_extra=_drop_null_default
-    ),
+    Field(description="From the approved preview.", json_schema_extra=_drop_null_default),
 ]
 
 PageSize = Annotated[
     int,
     BeforeValidator(_page_size),
     WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}),
-    Field(description=f"Records per page, 1 to {MAX_PAGE_SIZE}."),
+    Field(description="Page size."),
 ]
 
 Skip = Annotated[
     int,
     BeforeValidator(_skip),
     WithJsonSchema({"type": "integer", "minimum": 0}),
-    Field(description="Records to skip; use next_skip from the previous page."),
+    Field(description="Records to skip."),
 ]
 
 DueDate = Annotated[
@@ -216,16 +226,15 @@ DueDate = Annotated[
     BeforeValidator(_due_date),
     WithJsonSchema({"type": "string"}),
     Field(
-        description=(
-            "A date (2026-12-07, sent as 12:00 UTC that day) or a date-time with an offset (2026-12-07T17:00:00-06:00)."
-        ),
+        description=("A date (2026-12-07) or a date-time with offset (2026-12-07T17:00:00-06:00)."),
         json_schema_extra=_drop_null_default,
     ),
 ]
 
 
-def _text(max_length: int) -> WithJsonSchema:
-    return WithJsonSchema({"type": "string", "maxLength": max_length})
+# The length limits are enforced and reported by the validators; leaving them out of
+# the advertised schema keeps the tool list short.
+_TEXT = WithJsonSchema({"type": "string"})
 
 
 def _described(description: str) -> Any:
@@ -236,42 +245,130 @@ def _described(description: str) -> Any:
 ODataFilter = Annotated[
     str | None,
     _optional_text(2000),
-    _text(2000),
+    _TEXT,
     _described(
-        "OData $filter, e.g. Status eq 'Installed' and contains(JobSite/City,'Austin'). Quote strings with "
-        "single quotes and double a quote inside one ('O''Brien'). Dates: Created ge 2026-01-01T00:00:00Z."
+        "Raw OData $filter for anything else, e.g. contains(JobSite/Directions,'gate'). Text in single "
+        "quotes, inner quotes doubled: 'O''Brien'."
     ),
 ]
 ODataOrderBy = Annotated[
     str | None,
     _optional_text(500),
-    _text(500),
-    _described("OData $orderby, e.g. Created desc,OrderNumber. Id is appended to keep pages stable."),
+    _TEXT,
+    _described("OData $orderby, e.g. Created desc,OrderNumber."),
 ]
 ODataSelect = Annotated[
     str | None,
     _optional_text(500),
-    _text(500),
-    _described("OData $select: comma-separated top-level fields, e.g. Id,OrderNumber,Status,JobSite."),
+    _TEXT,
+    _described("OData $select of top-level fields, e.g. Id,Status,JobSite."),
 ]
-StreetNumber = Annotated[str | None, _optional_text(20), _text(20), _described("House number, e.g. 1204.")]
-StreetName = Annotated[
-    str | None, _optional_text(200), _text(200), _described("Street name with its suffix, e.g. Barton Springs Rd.")
-]
-City = Annotated[str | None, _optional_text(100), _text(100), _described("City, e.g. Austin.")]
-Region = Annotated[
-    str | None, _optional_text(20), _text(20), _described("State, province or territory code, e.g. TX, ON, QLD.")
-]
-PostalCode = Annotated[
-    str | None, _optional_text(20), _text(20), _described("ZIP or postal code, e.g. 78704, M5V 2T6, 4000.")
-]
-Apartment = Annotated[str | None, _optional_text(50), _text(50), _described("Unit or apartment, e.g. Unit 4.")]
-Directions = Annotated[str | None, _optional_text(1000), _text(1000), _described("Directions for the installer.")]
-ListingNumber = Annotated[str | None, _optional_text(50), _text(50), _described("MLS or listing number.")]
-ExternalId = Annotated[str | None, _optional_text(100), _text(100), _described("Your own reference for the order.")]
+StreetNumber = Annotated[str | None, _optional_text(20), _TEXT, _described("e.g. 1204.")]
+StreetName = Annotated[str | None, _optional_text(200), _TEXT, _described("e.g. Barton Springs Rd.")]
+City = Annotated[str | None, _optional_text(100), _TEXT, _described("e.g. Austin.")]
+Region = Annotated[str | None, _optional_text(20), _TEXT, _described("e.g. TX, ON, QLD.")]
+PostalCode = Annotated[str | None, _optional_text(20), _TEXT, _described("ZIP or postal code.")]
+Apartment = Annotated[str | None, _optional_text(50), _TEXT, _described("e.g. Unit 4.")]
+Directions = Annotated[str | None, _optional_text(1000), _TEXT, _described("For the installer.")]
+ListingNumber = Annotated[str | None, _optional_text(50), _TEXT, _described("MLS number.")]
+ExternalId = Annotated[str | None, _optional_text(100), _TEXT, _described("Your own reference.")]
 Notes = Annotated[
     str | None,
     _optional_text(MAX_NOTES_LENGTH),
-    _text(MAX_NOTES_LENGTH),
-    _described("Free-text notes for the installer."),
+    _TEXT,
+    _described("Notes for the installer."),
+]
+
+
+def _statuses(value: object) -> list[str]:
+    if is_blank(value):
+        return []
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise ValueError(f'must be a status or a list of statuses such as ["Installed"], not {value!r}')
+    return [item.strip() for item in items if item.strip()]
+
+
+def _optional_id(value: object) -> int | None:
+    return None if is_blank(value) else _positive_id(value)
+
+
+def _date_bound(value: object) -> date | datetime | None:
+    """Read a date (2026-03-01) or a date-time with an offset, for a range bound."""
+    if is_blank(value):
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"must be a date such as 2026-03-01 or a date-time with an offset, not {value!r}")
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"must be a date such as 2026-03-01 or a date-time with an offset such as 2026-03-01T08:00:00-06:00, "
+            f"not {value!r}"
+        ) from None
+    if moment.tzinfo is None:
+        raise ValueError(f"has no UTC offset ({value!r}); add one, such as -06:00 or Z, or give the date alone")
+    return moment
+
+
+def _view(value: object) -> str:
+    if is_blank(value):
+        return "summary"
+    if value not in ("summary", "full"):
+        raise ValueError(f"must be summary or full, not {value!r}")
+    return str(value)
+
+
+Statuses = Annotated[
+    list[str],
+    BeforeValidator(_statuses),
+    WithJsonSchema({"type": "array", "items": {"type": "string"}}),
+    Field(description='One or more statuses, e.g. ["Installed"].'),
+]
+AgentIdFilter = Annotated[
+    int | None,
+    BeforeValidator(_optional_id),
+    WithJsonSchema({"type": "integer", "minimum": 1}),
+    _described("Agent/Id."),
+]
+AgentName = Annotated[str | None, _optional_text(100), _TEXT, _described("Words of Agent/Name, e.g. Dana.")]
+CityFilter = Annotated[str | None, _optional_text(100), _TEXT, _described("City, any case.")]
+RegionFilter = Annotated[str | None, _optional_text(20), _TEXT, _described("State or province code, e.g. TX.")]
+PostalCodeFilter = Annotated[str | None, _optional_text(20), _TEXT, _described("Exact ZIP or postal code.")]
+ListingFilter = Annotated[str | None, _optional_text(50), _TEXT, _described("Exact listing (MLS) number.")]
+AddressSearch = Annotated[str | None, _optional_text(100), _TEXT, _described("Words of the street address.")]
+
+
+DateFrom = Annotated[
+    date | datetime | None,
+    BeforeValidator(_date_bound),
+    WithJsonSchema({"type": "string"}),
+    _described("From: a date or a date-time with offset."),
+]
+DateTo = Annotated[
+    date | datetime | None,
+    BeforeValidator(_date_bound),
+    WithJsonSchema({"type": "string"}),
+    _described("To, inclusive; a date means the whole UTC day."),
+]
+View = Annotated[
+    str,
+    BeforeValidator(_view),
+    WithJsonSchema({"type": "string", "enum": ["summary", "full"]}),
+    Field(description="summary: key fields; full: whole records."),
+]
+
+AgentSearchName = Annotated[
+    str | None, _optional_text(100), _TEXT, _described("Words of the first or last name, e.g. Dana.")
+]
+AgentEmail = Annotated[str | None, _optional_text(200), _TEXT, _described("Exact email address.")]
+OfficeSearch = Annotated[str | None, _optional_text(100), _TEXT, _described("Words of the office name.")]
+IncludeInactive = Annotated[
+    bool,
+    BeforeValidator(_confirm),
+    WithJsonSchema({"type": "boolean"}),
+    Field(description="Include inactive agents too."),
 ]

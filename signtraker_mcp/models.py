@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, WithJsonSchema, model_serializer
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, WithJsonSchema, model_serializer
 
 __all__ = [
+    "AgentList",
     "Approval",
     "OrderPage",
     "OrderResult",
+    "PresetList",
     "WriteOutcome",
 ]
 
@@ -23,8 +25,6 @@ Record = dict[str, Any]
 
 class _Result(BaseModel):
     """Base of tool results: drops fields whose value is None from the output."""
-
-    model_config = ConfigDict(extra="forbid")
 
     @model_serializer(mode="wrap")
     def _drop_none(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -39,48 +39,68 @@ def _optional(schema: dict[str, Any]) -> WithJsonSchema:
 class OrderPage(_Result):
     """One page of orders."""
 
-    orders: list[Record] = Field(description="Order records, with the API's field names.")
-    count: int = Field(description="Number of orders on this page.")
-    has_more: bool = Field(description="True when more orders match; fetch them with skip=next_skip.")
+    orders: list[Record] = Field(description="Orders; summary keys are filter paths such as JobSite/City.")
+    count: int = Field(description="Orders on this page.")
+    has_more: bool = Field(description="True when more orders match.")
     next_skip: Annotated[int | None, _optional({"type": "integer"})] = Field(
-        default=None, description="The skip value for the next page, present when has_more is true."
+        default=None, description="skip of the next page."
     )
-    query: dict[str, str] = Field(description="The OData query options sent to the API.")
+    next_arguments: Annotated[Record | None, _optional({"type": "object"})] = Field(
+        default=None, description="Arguments for the next page."
+    )
+    query: dict[str, str] = Field(description="OData options sent, with the compiled $filter.")
+    warnings: Annotated[list[str] | None, _optional({"type": "array", "items": {"type": "string"}})] = Field(
+        default=None, description="Possible mistakes, such as unknown fields."
+    )
+
+
+class AgentList(_Result):
+    """Agents that match a search."""
+
+    agents: list[Record] = Field(description="Agents, active ones first.")
+    count: int = Field(description="Agents in this list.")
+    has_more: bool = Field(description="True when more agents match; narrow the search.")
+
+
+class PresetList(_Result):
+    """The account's order presets."""
+
+    presets: list[Record] = Field(description="Presets: Id, Name.")
+    count: int = Field(description="Presets in this list.")
 
 
 class OrderResult(_Result):
     """One order."""
 
-    order: Record = Field(description="The order record, with the API's field names.")
+    order: Record = Field(description="The order record.")
 
 
 WriteStatus = Literal["preview", "submitted", "already_submitted", "declined"]
 
 
 class WriteOutcome(_Result):
-    """The result of a mutating tool: a preview to approve, or what was sent and what came back."""
+    """A preview to approve, or what was sent and what came back."""
 
     status: WriteStatus = Field(
         description=(
-            "preview: nothing was sent yet; submitted: the request was sent once; already_submitted: this "
-            "confirmation was used before and nothing was sent again; declined: the user said no and nothing "
-            "was sent."
+            "preview and declined: nothing sent; submitted: sent once; already_submitted: token used before, "
+            "nothing sent again."
         )
     )
     message: str = Field(description="What happened and what to do next.")
-    summary: Record = Field(description="What the user approves: the order, address, agent and dates.")
-    request: Record = Field(description="The exact request sent, or to be sent: method, path and JSON body.")
+    summary: Record = Field(description="What the user approves.")
+    request: Record = Field(description="The exact request: method, path, body.")
     confirmation_token: Annotated[str | None, _optional({"type": "string"})] = Field(
-        default=None, description="Pass back with confirm=true after the user approves this preview."
+        default=None, description="Send back with confirm=true once the user approves."
     )
     expires_at: Annotated[str | None, _optional({"type": "string"})] = Field(
-        default=None, description="When the confirmation_token expires (ISO 8601, UTC)."
+        default=None, description="Token expiry, UTC."
     )
     response: Annotated[Record | None, _optional({"type": "object"})] = Field(
-        default=None, description="The API's answer to the request."
+        default=None, description="The API's answer."
     )
     order: Annotated[Record | None, _optional({"type": "object"})] = Field(
-        default=None, description="The order as the API shows it after the request."
+        default=None, description="The order as read back afterwards."
     )
 
 

@@ -81,6 +81,17 @@ class SignTrakerServer(MCPServer[AppState]):
             if settings.read_only and spec.name in MUTATING_TOOLS:
                 continue
             self.add_tool(spec.fn, title=spec.title, annotations=spec.annotations)
+            tool = self._tool_manager.get_tool(spec.name)
+            if tool is not None:
+                # Every client pays for the tool list in context on every conversation, so
+                # the generated titles (which repeat the property names) are left out.
+                # Validation is unaffected: the SDK validates with the pydantic models.
+                tool.parameters = compact_schema(tool.parameters)
+                if tool.fn_metadata.output_schema is not None:
+                    # Models read a tool's description and input schema; the output schema
+                    # serves clients that validate results, so it goes out without prose.
+                    output = compact_schema(tool.fn_metadata.output_schema, descriptions=False)
+                    tool.fn_metadata.output_schema = output
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[AppState, Any] | None = None
@@ -107,6 +118,26 @@ class SignTrakerServer(MCPServer[AppState]):
             if isinstance(cause, ValidationError):
                 raise ToolError(_describe_validation_error(name, cause)) from cause
             raise
+
+
+def compact_schema(schema: dict[str, Any], *, descriptions: bool = True) -> dict[str, Any]:
+    """Return a copy of a JSON Schema without titles, null defaults and `additionalProperties: true`.
+
+    With `descriptions=False`, descriptions are left out too.
+    """
+    compact: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" or (key == "additionalProperties" and value is True):
+            continue
+        if (key == "default" and value is None) or (key == "description" and not descriptions):
+            continue
+        if key == "properties" and isinstance(value, dict):
+            compact[key] = {name: compact_schema(child, descriptions=descriptions) for name, child in value.items()}
+        elif isinstance(value, dict):
+            compact[key] = compact_schema(value, descriptions=descriptions)
+        else:
+            compact[key] = value
+    return compact
 
 
 def _reject_unknown_arguments(name: str, arguments: dict[str, Any], schema: dict[str, Any]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, ElicitationResult, Resolve
@@ -14,33 +14,58 @@ from pydantic import BaseModel
 
 from .api import SignTrakerClient
 from .arguments import (
+    AddressSearch,
+    AgentEmail,
     AgentId,
+    AgentIdFilter,
+    AgentName,
+    AgentSearchName,
     Apartment,
     City,
+    CityFilter,
     Confirm,
     ConfirmationToken,
+    DateFrom,
+    DateTo,
     Directions,
     DueDate,
     ExternalId,
+    IncludeInactive,
+    ListingFilter,
     ListingNumber,
     Notes,
     ODataFilter,
     ODataOrderBy,
     ODataSelect,
+    OfficeSearch,
     OrderId,
     PageSize,
     PostalCode,
+    PostalCodeFilter,
     PresetId,
     Region,
+    RegionFilter,
     Skip,
+    Statuses,
     StreetName,
     StreetNumber,
+    View,
     format_due_date,
 )
 from .config import ConfirmationPolicy
 from .confirmation import TokenProblem, WriteRequest
-from .errors import ConfirmationError
-from .models import Approval, OrderPage, OrderResult, WriteOutcome
+from .errors import BadRequestError, ConfirmationError, InvalidArgumentError
+from .models import AgentList, Approval, OrderPage, OrderResult, PresetList, WriteOutcome
+from .odata import (
+    DateRange,
+    OrderFilters,
+    check_filter,
+    check_orderby,
+    check_select,
+    compile_agent_filter,
+    compile_order_filter,
+)
+from .views import SUMMARY_SELECT, summarize_agent, summarize_order
 from .writes import (
     CreateOrderFields,
     WritePreview,
@@ -91,46 +116,134 @@ def _stable_orderby(orderby: str | None) -> str:
 
 async def list_orders(
     ctx: Context[Any, Any],
+    status: Statuses = [],  # noqa: B006 - validated into a new list on every call
+    agent_id: AgentIdFilter = None,
+    agent_name: AgentName = None,
+    city: CityFilter = None,
+    state: RegionFilter = None,
+    zip: PostalCodeFilter = None,
+    listing_number: ListingFilter = None,
+    address: AddressSearch = None,
+    created_from: DateFrom = None,
+    created_to: DateTo = None,
+    due_from: DateFrom = None,
+    due_to: DateTo = None,
+    installed_from: DateFrom = None,
+    installed_to: DateTo = None,
+    removal_due_from: DateFrom = None,
+    removal_due_to: DateTo = None,
     filter: ODataFilter = None,
-    top: PageSize = 25,
-    skip: Skip = 0,
     orderby: ODataOrderBy = None,
     select: ODataSelect = None,
+    view: View = "summary",
+    top: PageSize = 25,
+    skip: Skip = 0,
 ) -> Annotated[CallToolResult, OrderPage]:
-    """Search signage orders with OData query options, one page at a time.
+    """Search signage orders a page at a time: the tool for questions about orders.
 
-    Use it to answer questions about orders: which signs are up, for which agent, in which city, due when.
-    Records use the API's field names (Id, OrderNumber, Status, Created, DueDate, DateInstalled,
-    RemovalRequestDate, RemovalDueDate, RemovalDate, JobSite/City, JobSite/State, JobSite/StreetName,
-    Agent/Id, Agent/Name), which are also the names to filter and sort on. When has_more is true, call again
-    with skip=next_skip. Use get_order for one order by Id.
+    Typed filters are combined with and; filter adds raw OData. Fields for filter, orderby and select: Id,
+    OrderNumber, Status, Created, DueDate, DateInstalled, RemovalRequestDate, RemovalDueDate, RemovalDate,
+    JobSite/City, JobSite/StreetAddress, Agent/Name. If has_more, call again with next_arguments.
     """
-    params = {"$top": str(top + 1), "$skip": str(skip), "$orderby": _stable_orderby(orderby)}
+    warnings: list[str] = []
     if filter is not None:
-        params["$filter"] = filter
+        warnings += check_filter(filter)
+    if orderby is not None:
+        warnings += check_orderby(orderby)[1]
+    if select is not None:
+        warnings += check_select(select)
+    ranges = {
+        "Created": DateRange(created_from, created_to),
+        "DueDate": DateRange(due_from, due_to),
+        "DateInstalled": DateRange(installed_from, installed_to),
+        "RemovalDueDate": DateRange(removal_due_from, removal_due_to),
+    }
+    for path, bounds in ranges.items():
+        if bounds.is_inverted():
+            raise InvalidArgumentError(f"The {path} range starts after it ends; swap the from and to dates.")
+    filters = OrderFilters(
+        statuses=status,
+        agent_id=agent_id,
+        agent_name=agent_name,
+        city=city,
+        state=state,
+        zip=zip,
+        listing_number=listing_number,
+        address=address,
+        ranges={path: bounds for path, bounds in ranges.items() if bounds.start or bounds.end},
+    )
+    params = {"$top": str(top + 1), "$skip": str(skip), "$orderby": _stable_orderby(orderby)}
+    compiled = compile_order_filter(filters, filter)
+    if compiled is not None:
+        params["$filter"] = compiled
     if select is not None:
         params["$select"] = select
-    records = await api_client(ctx).list_orders(params)
+    elif view == "summary":
+        params["$select"] = SUMMARY_SELECT
+
+    try:
+        records = await api_client(ctx).list_orders(params)
+    except BadRequestError as error:
+        if warnings:
+            error.message += " Possible cause: " + " ".join(warnings)
+        raise
     has_more = len(records) > top
     page = records[:top]
-    sent = dict(params, **{"$top": str(top)})
+    if select is None and view == "summary":
+        page = [summarize_order(record) for record in page]
+    next_arguments = None
+    if has_more:
+        given = {key: _jsonable(value) for key, value in locals().items() if key in _LIST_ARGUMENTS}
+        next_arguments = {key: value for key, value in given.items() if value not in (None, [], "")}
+        next_arguments["skip"] = skip + top
     result = OrderPage(
         orders=page,
         count=len(page),
         has_more=has_more,
         next_skip=skip + top if has_more else None,
-        query=sent,
+        next_arguments=next_arguments,
+        query=dict(params, **{"$top": str(top)}),
+        warnings=warnings or None,
     )
     more = f"; more match, next page with skip={skip + top}" if has_more else ""
     return _result(result, f"{len(page)} orders{more}.")
 
 
-async def get_order(ctx: Context[Any, Any], order_id: OrderId) -> Annotated[CallToolResult, OrderResult]:
-    """Read one signage order by its Id, with every field the API returns.
+_LIST_ARGUMENTS = frozenset(
+    {
+        "status",
+        "agent_id",
+        "agent_name",
+        "city",
+        "state",
+        "zip",
+        "listing_number",
+        "address",
+        "created_from",
+        "created_to",
+        "due_from",
+        "due_to",
+        "installed_from",
+        "installed_to",
+        "removal_due_from",
+        "removal_due_to",
+        "filter",
+        "orderby",
+        "select",
+        "view",
+        "top",
+    }
+)
 
-    Use the Id from list_orders (not the OrderNumber). Read an order before describing its state to the user
-    or asking for its removal.
-    """
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+async def get_order(ctx: Context[Any, Any], order_id: OrderId) -> Annotated[CallToolResult, OrderResult]:
+    """Read one order by Id, with every field."""
     order = await api_client(ctx).get_order(order_id)
     return _result(OrderResult(order=order), f"Order {order_id}.")
 
@@ -293,13 +406,12 @@ async def request_removal(
     confirm: Confirm = False,
     confirmation_token: ConfirmationToken = None,
 ) -> Annotated[CallToolResult, WriteOutcome]:
-    """Ask SignTraker to send a crew to take down the sign of one order, after the user approves.
+    """Ask SignTraker to take down one order's sign.
 
-    Two steps. First call without confirm: nothing is sent; you get a summary (order number, address,
-    status, agent, due date) and a confirmation_token. Show the summary to the user. Only if they approve,
-    call again with the same arguments, confirm=true and the token. The client may also ask the user
-    directly. An order already removed or awaiting removal is refused. A wrong removal pulls a sign off an
-    active listing, so never confirm on your own.
+    Call without confirm first: nothing is sent; you get a preview (order, address, status, agent, due date)
+    and a confirmation_token. Show it to the user. Only after they approve, call again with the same
+    arguments, confirm=true and the token. Never confirm on your own: a wrong removal pulls the sign off an
+    active listing.
     """
     client = api_client(ctx)
     request = _removal(order_id, due_date, notes)
@@ -387,11 +499,10 @@ async def create_order(
     confirm: Confirm = False,
     confirmation_token: ConfirmationToken = None,
 ) -> Annotated[CallToolResult, WriteOutcome]:
-    """Order a sign post for a listing (National Accounts only), after the user approves.
+    """Order a sign post for a listing (National Accounts only; each order is billed).
 
-    Needs an agent Id and an order preset Id. Two steps, as for request_removal: first call without confirm
-    to get a summary (agent, preset, address) and a confirmation_token, show it to the user, and only if they
-    approve call again with the same arguments, confirm=true and the token. Each order is billed.
+    Two steps as for request_removal: a preview without confirm, then, after the user approves, the same
+    arguments with confirm=true and the confirmation_token.
     """
     given = {
         "street_number": street_number,
@@ -421,6 +532,35 @@ async def create_order(
     )
 
 
+async def find_agents(
+    ctx: Context[Any, Any],
+    name: AgentSearchName = None,
+    email: AgentEmail = None,
+    office: OfficeSearch = None,
+    include_inactive: IncludeInactive = False,
+    top: PageSize = 25,
+) -> Annotated[CallToolResult, AgentList]:
+    """Find agents by name, email or office, active agents first; returns their Id for create_order and filters."""
+    params: dict[str, str] = {"$top": str(top + 1), "$orderby": "IsInactive,LastName,FirstName,Id"}
+    if email is not None:
+        params["email"] = email
+    compiled = compile_agent_filter(name, office, include_inactive)
+    if compiled is not None:
+        params["$filter"] = compiled
+    records = await api_client(ctx).list_agents(params)
+    agents = [summarize_agent(record) for record in records[:top]]
+    result = AgentList(agents=agents, count=len(agents), has_more=len(records) > top)
+    return _result(result, f"{len(agents)} agents.")
+
+
+async def list_order_presets(ctx: Context[Any, Any]) -> Annotated[CallToolResult, PresetList]:
+    """List the account's order presets (Id and Name), which create_order needs; only National Accounts have any."""
+    presets = await api_client(ctx).list_order_presets()
+    result = PresetList(presets=presets, count=len(presets))
+    note = "" if presets else " This account has no presets, so it cannot create orders."
+    return _result(result, f"{len(presets)} presets.{note}")
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     """A tool function with its registration metadata."""
@@ -443,6 +583,8 @@ def tool_specs() -> list[ToolSpec]:
     return [
         ToolSpec(list_orders, "List signage orders", _READ),
         ToolSpec(get_order, "Get a signage order", _READ),
+        ToolSpec(find_agents, "Find agents", _READ),
+        ToolSpec(list_order_presets, "List order presets", _READ),
         ToolSpec(
             create_order,
             "Create a signage order",

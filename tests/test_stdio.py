@@ -35,7 +35,14 @@ async def test_stdio_sandbox_full_flow(tmp_path: Path, era: str) -> None:
         transport = stdio_client(_parameters(tmp_path, "--sandbox"), errlog=errors)
         async with Client(transport, mode=era) as client:  # type: ignore[arg-type]
             names = sorted(tool.name for tool in (await client.list_tools()).tools)
-            assert names == ["create_order", "get_order", "list_orders", "request_removal"]
+            assert names == [
+                "create_order",
+                "find_agents",
+                "get_order",
+                "list_order_presets",
+                "list_orders",
+                "request_removal",
+            ]
 
             listed = await client.call_tool(
                 "list_orders", {"filter": "Status eq 'Installed'", "orderby": "OrderNumber", "top": 5}

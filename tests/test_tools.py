@@ -25,8 +25,15 @@ async def test_client_negotiates_each_protocol_era(client: Client, era: str) -> 
 
 async def test_list_tools_names_and_annotations(client: Client) -> None:
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert sorted(tools) == ["create_order", "get_order", "list_orders", "request_removal"]
-    for name in ("list_orders", "get_order"):
+    assert sorted(tools) == [
+        "create_order",
+        "find_agents",
+        "get_order",
+        "list_order_presets",
+        "list_orders",
+        "request_removal",
+    ]
+    for name in ("list_orders", "get_order", "find_agents", "list_order_presets"):
         assert tools[name].annotations is not None
         assert tools[name].annotations.read_only_hint is True
     assert tools["request_removal"].annotations is not None
@@ -54,11 +61,19 @@ async def test_list_orders_default_page(client: Client) -> None:
     assert page["query"]["$orderby"] == "Id"
 
 
-async def test_list_orders_keeps_pascal_case_records(client: Client) -> None:
-    result = await client.call_tool("list_orders", {"top": 1})
+async def test_list_orders_full_view_keeps_api_records(client: Client) -> None:
+    result = await client.call_tool("list_orders", {"top": 1, "view": "full"})
     order = result.structured_content["orders"][0]  # type: ignore[index]
-    assert {"Id", "OrderNumber", "Status", "JobSite", "Agent"} <= set(order)
+    assert {"Id", "OrderNumber", "Status", "JobSite", "Agent", "SalesOrder", "PostType"} <= set(order)
     assert "City" in order["JobSite"]
+
+
+async def test_list_orders_summary_view_uses_filter_paths(client: Client) -> None:
+    result = await client.call_tool("list_orders", {"top": 5})
+    for order in result.structured_content["orders"]:  # type: ignore[index]
+        assert {"Id", "OrderNumber", "Status", "JobSite/City", "Agent/Name"} <= set(order)
+        assert None not in order.values()
+        assert "SalesOrder" not in order
 
 
 async def test_list_orders_filters_with_odata(client: Client) -> None:
@@ -70,7 +85,7 @@ async def test_list_orders_filters_with_odata(client: Client) -> None:
     assert orders
     for order in orders:
         assert order["Status"] == "Installed"
-        assert order["JobSite"]["City"] == "Austin"
+        assert order["JobSite/City"] == "Austin"
 
 
 async def test_list_orders_pages_return_each_order_once(client: Client, sandbox: RunningSandbox) -> None:
@@ -124,8 +139,8 @@ async def test_list_orders_blank_arguments_mean_not_given(client: Client) -> Non
     assert "$filter" not in result.structured_content["query"]  # type: ignore[index]
 
 
-async def test_list_orders_malformed_filter_returns_api_message(client: Client) -> None:
-    result = await client.call_tool("list_orders", {"filter": "("})
+async def test_list_orders_api_400_returns_api_message(client: Client) -> None:
+    result = await client.call_tool("list_orders", {"filter": "Colour eq 'Red'"})
     assert result.is_error is True
     text = _text(result)
     assert "rejected GET /api/orders" in text

@@ -332,7 +332,7 @@ async def test_read_only_hides_and_refuses_writes(make_client: Callable[..., Cli
     order = order_with_status(sandbox, "Installed")
     async with make_client(read_only=True) as client:
         names = sorted(tool.name for tool in (await client.list_tools()).tools)
-        assert names == ["get_order", "list_orders"]
+        assert names == ["find_agents", "get_order", "list_order_presets", "list_orders"]
         result = await client.call_tool("request_removal", {"order_id": order["Id"], "confirm": True})
         assert result.is_error is True
         assert "read-only mode" in text_of(result)
