@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +148,38 @@ def test_stdio_pipe_prints_only_protocol(tmp_path: Path) -> None:
     assert reply["id"] == 1
     assert reply["result"]["serverInfo"]["name"] == "signtraker"
     assert "MCP server over stdio" not in completed.stderr
+
+
+async def test_stdio_read_only_option_hides_writes(tmp_path: Path) -> None:
+    async with Client(_parameters(tmp_path, "--sandbox", "--read-only")) as client:
+        names = sorted(tool.name for tool in (await client.list_tools()).tools)
+        refused = await client.call_tool("request_removal", {"order_id": 1})
+    assert names == ["find_agents", "get_order", "list_order_presets", "list_orders"]
+    assert refused.is_error is True
+    assert "read-only mode" in text_of(refused)
+
+
+def test_stdio_terminal_start_prints_note(tmp_path: Path) -> None:
+    """Start the server with a pseudo-terminal as stdin, as a person does, and read its note on stderr."""
+    primary, secondary = pty.openpty()
+    environment = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("SIGNTRAKER_")},
+        "SIGNTRAKER_SANDBOX_DB": str(tmp_path / "sandbox.sqlite3"),
+    }
+    process = subprocess.Popen(
+        [*SERVER, "--sandbox"], stdin=secondary, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment
+    )
+    os.close(secondary)
+    try:
+        time.sleep(0.5)
+        os.write(primary, b"\x04")  # end of input on a terminal
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        os.close(primary)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    note = stderr.decode()
+    assert "MCP server over stdio, against a local sandbox with sample data" in note
+    assert "claude_desktop_config.json" in note
+    assert stdout == b""

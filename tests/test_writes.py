@@ -487,3 +487,42 @@ async def test_unknown_outcome_checks_and_never_resends(settings: Settings, sand
     assert repeat.is_error is True
     assert "already used" in text_of(repeat)
     assert len(posts(sandbox)) == 1
+
+
+async def test_unknown_outcome_of_creation_looks_for_new_order(settings: Settings, sandbox: RunningSandbox) -> None:
+    agent, preset = _active_agent(sandbox), _preset(sandbox)
+    arguments: dict[str, Any] = {
+        "agent_id": agent["Id"],
+        "preset_id": preset["Id"],
+        "street_number": "9",
+        "street_name": "Lost Answer Lane",
+        "city": "Austin",
+    }
+    async with Client(build_server(settings, transport=_AnswerLostTransport())) as client:
+        preview = await client.call_tool("create_order", arguments)
+        token = preview.structured_content["confirmation_token"]  # type: ignore[index]
+        result = await client.call_tool("create_order", {**arguments, "confirm": True, "confirmation_token": token})
+    assert result.is_error is True
+    text = text_of(result)
+    assert "outcome of this write is unknown" in text
+    created = [order["Id"] for order in all_orders(sandbox) if order["JobSite"]["StreetName"] == "Lost Answer Lane"]
+    assert len(created) == 1
+    assert str(created[0]) in text
+    assert len(posts(sandbox)) == 1
+
+
+async def test_unknown_argument_on_commit_sends_nothing(client: Client, sandbox: RunningSandbox) -> None:
+    order = order_with_status(sandbox, "Installed")
+    preview = await _preview(client, order["Id"])
+    result = await client.call_tool(
+        "request_removal",
+        {
+            "order_id": order["Id"],
+            "confirm": True,
+            "confirmation_token": preview["confirmation_token"],
+            "due_dat": "2030-01-15",
+        },
+    )
+    assert result.is_error is True
+    assert "Did you mean 'due_date'?" in text_of(result)
+    assert posts(sandbox) == []
