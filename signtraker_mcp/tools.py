@@ -193,8 +193,30 @@ async def list_orders(
         page = [summarize_order(record) for record in page]
     next_arguments = None
     if has_more:
-        given = {key: _jsonable(value) for key, value in locals().items() if key in _LIST_ARGUMENTS}
-        next_arguments = {key: value for key, value in given.items() if value not in (None, [], "")}
+        arguments = {
+            "status": status,
+            "agent_id": agent_id,
+            "agent_name": agent_name,
+            "city": city,
+            "state": state,
+            "zip": zip,
+            "listing_number": listing_number,
+            "address": address,
+            "created_from": created_from,
+            "created_to": created_to,
+            "due_from": due_from,
+            "due_to": due_to,
+            "installed_from": installed_from,
+            "installed_to": installed_to,
+            "removal_due_from": removal_due_from,
+            "removal_due_to": removal_due_to,
+            "filter": filter,
+            "orderby": orderby,
+            "select": select,
+            "view": view,
+            "top": top,
+        }
+        next_arguments = {key: _jsonable(value) for key, value in arguments.items() if value not in (None, [], "")}
         next_arguments["skip"] = skip + top
     result = OrderPage(
         orders=page,
@@ -207,33 +229,6 @@ async def list_orders(
     )
     more = f"; more match, next page with skip={skip + top}" if has_more else ""
     return _result(result, f"{len(page)} orders{more}.")
-
-
-_LIST_ARGUMENTS = frozenset(
-    {
-        "status",
-        "agent_id",
-        "agent_name",
-        "city",
-        "state",
-        "zip",
-        "listing_number",
-        "address",
-        "created_from",
-        "created_to",
-        "due_from",
-        "due_to",
-        "installed_from",
-        "installed_to",
-        "removal_due_from",
-        "removal_due_to",
-        "filter",
-        "orderby",
-        "select",
-        "view",
-        "top",
-    }
-)
 
 
 def _jsonable(value: object) -> object:
@@ -441,16 +436,7 @@ _CREATE_FIELDS = {
 }
 
 
-def _creation_fields(agent_id: int, preset_id: int, given: dict[str, Any]) -> CreateOrderFields:
-    optional = {_CREATE_FIELDS[name]: given[name] for name in _CREATE_FIELDS if given.get(name) is not None}
-    due_date = given.get("due_date")
-    if isinstance(due_date, datetime):
-        optional["DueDate"] = format_due_date(due_date)
-    return CreateOrderFields(agent_id=agent_id, preset_id=preset_id, optional=optional)
-
-
-async def _creation_approval(
-    ctx: Context[Any, Any],
+def _creation_fields(
     agent_id: int,
     preset_id: int,
     street_number: str | None,
@@ -464,11 +450,32 @@ async def _creation_approval(
     external_id: str | None,
     due_date: datetime | None,
     notes: str | None,
+) -> CreateOrderFields:
+    """Gather the create_order arguments under their API names; resolved once per call for the body and the question."""
+    given = {
+        "street_number": street_number,
+        "street_name": street_name,
+        "city": city,
+        "state": state,
+        "zip": zip,
+        "apartment": apartment,
+        "directions": directions,
+        "listing_number": listing_number,
+        "external_id": external_id,
+        "notes": notes,
+    }
+    optional = {_CREATE_FIELDS[name]: value for name, value in given.items() if value is not None}
+    if due_date is not None:
+        optional["DueDate"] = format_due_date(due_date)
+    return CreateOrderFields(agent_id=agent_id, preset_id=preset_id, optional=optional)
+
+
+async def _creation_approval(
+    ctx: Context[Any, Any],
+    fields: Annotated[CreateOrderFields, Resolve(_creation_fields)],
     confirm: bool,
     confirmation_token: str | None,
 ) -> Elicit[Approval] | _NotAsked:
-    given = dict(locals())
-    fields = _creation_fields(agent_id, preset_id, given)
     client = api_client(ctx)
     return await _approval_question(
         ctx,
@@ -484,6 +491,7 @@ async def create_order(
     ctx: Context[Any, Any],
     agent_id: AgentId,
     preset_id: PresetId,
+    fields: Annotated[CreateOrderFields, Resolve(_creation_fields)],
     approval: Annotated[ElicitationResult[Approval], Resolve(_creation_approval)],
     street_number: StreetNumber = None,
     street_name: StreetName = None,
@@ -504,20 +512,6 @@ async def create_order(
     Two steps as for request_removal: a preview without confirm, then, after the user approves, the same
     arguments with confirm=true and the confirmation_token.
     """
-    given = {
-        "street_number": street_number,
-        "street_name": street_name,
-        "city": city,
-        "state": state,
-        "zip": zip,
-        "apartment": apartment,
-        "directions": directions,
-        "listing_number": listing_number,
-        "external_id": external_id,
-        "due_date": due_date,
-        "notes": notes,
-    }
-    fields = _creation_fields(agent_id, preset_id, given)
     request = creation_request(fields)
     client = api_client(ctx)
     return await _gate(
