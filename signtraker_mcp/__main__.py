@@ -1,7 +1,7 @@
-"""Run the MCP server with `python -m signtraker_mcp`."""
+"""Run the MCP server with `python -m signtraker_mcp`, or as a script path, as bundle hosts may do."""
 
 import sys
 
-from .cli import main
+from signtraker_mcp.cli import main
 
 sys.exit(main())
