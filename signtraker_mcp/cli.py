@@ -6,13 +6,18 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import anyio
+
 from . import __version__
-from .config import Settings, load_settings
+from .api import preload_tls_context
+from .config import TRANSPORTS, Settings, load_settings
 from .errors import ConfigurationError
+from .redaction import redact_logs
 
 __all__ = ["main"]
 
@@ -46,6 +51,20 @@ def _parser() -> argparse.ArgumentParser:
         "--read-only", action="store_true", help="offer only the read tools and refuse create and removal"
     )
     parser.add_argument(
+        "--transport",
+        choices=TRANSPORTS,
+        help="stdio for desktop clients, or http for streamable HTTP at /mcp "
+        "(default: SIGNTRAKER_TRANSPORT, else stdio)",
+    )
+    parser.add_argument(
+        "--host",
+        metavar="ADDRESS",
+        help="address the HTTP transport listens on (default: SIGNTRAKER_HTTP_HOST, else 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--port", metavar="PORT", help="TCP port of the HTTP transport (default: SIGNTRAKER_HTTP_PORT, else 8000)"
+    )
+    parser.add_argument(
         "--log-level",
         choices=_LOG_LEVELS,
         type=str.upper,
@@ -57,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _configure_logging(level_name: str) -> None:
     """Send all logs to stderr, because stdout carries the MCP protocol."""
+    # Under LANG=C or PYTHONIOENCODING=ascii, a log line with an accent would otherwise
+    # fail to encode and print a logging error instead of the line.
+    if hasattr(sys.stderr, "reconfigure"):
+        sys.stderr.reconfigure(errors="backslashreplace")
     logging.basicConfig(
         stream=sys.stderr,
         level=level_name,
@@ -110,6 +133,10 @@ def _print_terminal_note(settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the MCP server; return the process exit status."""
     args = _parser().parse_args(argv)
+    # The CA bundle loads on another core while the MCP SDK is imported below, not after it.
+    preload_tls_context()
+    # Until the server installs its own handlers, SIGTERM stops start-up the way Ctrl-C does.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         _configure_logging(_log_level(args.log_level))
         overrides: dict[str, str | None] = {
@@ -117,12 +144,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             "SIGNTRAKER_SUBDOMAIN": args.subdomain,
             "SIGNTRAKER_TIMEOUT_SECONDS": args.timeout,
             "SIGNTRAKER_READ_ONLY": "true" if args.read_only else None,
+            "SIGNTRAKER_TRANSPORT": args.transport,
+            "SIGNTRAKER_HTTP_HOST": args.host,
+            "SIGNTRAKER_HTTP_PORT": args.port,
         }
         sandbox = args.sandbox or os.environ.get("SIGNTRAKER_SANDBOX", "").strip().lower() in ("1", "true", "yes")
         with contextlib.ExitStack() as stack:
             if sandbox:
                 overrides.update(stack.enter_context(_sandbox_overrides(args.sandbox_db)))
             settings = load_settings(overrides=overrides)
+            redact_logs([settings.api_key.get_secret_value()])
             _serve(settings)
     except ConfigurationError as error:
         print(f"signtraker-mcp: {error}", file=sys.stderr)
@@ -132,8 +163,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _serve(settings: Settings) -> None:
+    if settings.transport == "http":
+        from .http import serve_http
+
+        serve_http(settings)
+        return
     from .server import build_server
+    from .stdio import serve_stdio
 
     if sys.stdin.isatty():
         _print_terminal_note(settings)
@@ -144,7 +185,7 @@ def _serve(settings: Settings) -> None:
         settings.base_url,
         " (read-only)" if settings.read_only else "",
     )
-    server.run("stdio")
+    anyio.run(serve_stdio, server)
 
 
 if __name__ == "__main__":

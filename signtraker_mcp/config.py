@@ -10,8 +10,9 @@ import enum
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
@@ -19,6 +20,10 @@ from pydantic import SecretStr
 from .errors import ConfigurationError
 
 __all__ = [
+    "DEFAULT_CALL_BUDGET_SECONDS",
+    "DEFAULT_CONNECT_TIMEOUT_SECONDS",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_RETRY_BACKOFF_SECONDS",
     "DEFAULT_TIMEOUT_SECONDS",
     "ConfirmationPolicy",
     "Settings",
@@ -28,10 +33,25 @@ __all__ = [
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 MAX_TIMEOUT_SECONDS = 300.0
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 10.0
+# Common MCP clients give up on a tool call after 60 s, so the API work of one call,
+# retries and waits included, ends well before that by default.
+DEFAULT_CALL_BUDGET_SECONDS = 40.0
+DEFAULT_MAX_RETRIES = 2
+MAX_RETRIES_LIMIT = 10
+DEFAULT_RETRY_BACKOFF_SECONDS = 0.5
+MAX_RETRY_BACKOFF_SECONDS = 30.0
+TRANSPORTS = ("stdio", "http")
+DEFAULT_HTTP_HOST = "127.0.0.1"
+DEFAULT_HTTP_PORT = 8000
+# A tool call is a few kilobytes of JSON; 1 MiB is also nginx's default client_max_body_size.
+DEFAULT_HTTP_MAX_BODY_BYTES = 1024 * 1024
+MIN_BEARER_TOKEN_LENGTH = 32
 
 # A DNS label: letters, digits and inner hyphens, at most 63 characters. Anything
 # else (dots, slashes, "@", ports) could point requests at another host.
-_HOST_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", re.IGNORECASE)
+# re.ASCII keeps IGNORECASE from matching look-alikes such as the Kelvin sign (U+212A) as "k".
+_HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", re.IGNORECASE | re.ASCII)
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
@@ -58,6 +78,20 @@ class Settings:
     confirmation: ConfirmationPolicy = ConfirmationPolicy.AUTO
     confirmation_key: SecretStr | None = None
     sandbox: bool = False
+    connect_timeout_seconds: float = DEFAULT_CONNECT_TIMEOUT_SECONDS
+    call_budget_seconds: float = DEFAULT_CALL_BUDGET_SECONDS
+    max_retries: int = DEFAULT_MAX_RETRIES
+    retry_backoff_seconds: float = DEFAULT_RETRY_BACKOFF_SECONDS
+    transport: str = "stdio"
+    http_host: str = DEFAULT_HTTP_HOST
+    http_port: int = DEFAULT_HTTP_PORT
+    http_bearer_tokens: tuple[SecretStr, ...] = ()
+    http_allowed_hosts: tuple[str, ...] = ()
+    http_allowed_origins: tuple[str, ...] = ()
+    http_public_url: str | None = None
+    http_max_body_bytes: int = DEFAULT_HTTP_MAX_BODY_BYTES
+    allow_client_api_key: bool = False
+    redis_url: SecretStr | None = None
 
     @property
     def tenant(self) -> str:
@@ -94,6 +128,29 @@ def _read_timeout(name: str, raw: str) -> float:
     if not 0 < value <= MAX_TIMEOUT_SECONDS:
         raise ConfigurationError(
             f"{name}={raw!r} is out of range; give a number of seconds above 0 and at most {MAX_TIMEOUT_SECONDS:g}."
+        )
+    return value
+
+
+def _read_retries(name: str, raw: str) -> int:
+    text = raw.strip()
+    if not text.isdigit() or int(text) > MAX_RETRIES_LIMIT:
+        raise ConfigurationError(
+            f"{name}={raw!r} is invalid; give a whole number of retries from 0 to {MAX_RETRIES_LIMIT}, for example 2."
+        )
+    return int(text)
+
+
+def _read_backoff(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"{name}={raw!r} is not a number; give the first retry's wait in seconds, for example 0.5."
+        ) from None
+    if not 0 <= value <= MAX_RETRY_BACKOFF_SECONDS:
+        raise ConfigurationError(
+            f"{name}={raw!r} is out of range; give a number of seconds from 0 to {MAX_RETRY_BACKOFF_SECONDS:g}."
         )
     return value
 
@@ -158,7 +215,7 @@ def load_settings(
         base_url = normalize_base_url("SIGNTRAKER_BASE_URL", base_url_raw)
     elif subdomain is not None:
         label = subdomain.strip()
-        if not _HOST_LABEL.match(label):
+        if not _HOST_LABEL.fullmatch(label):
             raise ConfigurationError(
                 f"SIGNTRAKER_SUBDOMAIN={subdomain!r} is not a valid host label; give only the first part of "
                 "the tenant's address (acme for https://acme.signtraker.com): letters, digits and hyphens."
@@ -178,6 +235,11 @@ def load_settings(
     if any(character.isspace() for character in api_key.strip()) or not api_key.strip().isprintable():
         raise ConfigurationError(
             "SIGNTRAKER_API_KEY contains spaces or control characters; paste the key alone, without quotes."
+        )
+    if not api_key.strip().isascii():
+        # HTTP header values are ASCII; the error httpx raises later would quote part of the key.
+        raise ConfigurationError(
+            "SIGNTRAKER_API_KEY contains characters outside ASCII; paste the key exactly as SignTraker shows it."
         )
 
     timeout_raw = get("SIGNTRAKER_TIMEOUT_SECONDS")
@@ -203,4 +265,120 @@ def load_settings(
         else _read_policy("SIGNTRAKER_CONFIRMATION", policy_raw),
         confirmation_key=None if confirmation_key is None else SecretStr(confirmation_key.strip()),
         sandbox=_read_bool("SIGNTRAKER_SANDBOX", source.get("SIGNTRAKER_SANDBOX", "")),
+        **_resilience_settings(get),
+        **_http_settings(get),
     )
+
+
+def _resilience_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
+    """Read the connect timeout, the call budget and the retry policy, keeping defaults for unset variables."""
+    readers: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+        "connect_timeout_seconds": ("SIGNTRAKER_CONNECT_TIMEOUT_SECONDS", _read_timeout),
+        "call_budget_seconds": ("SIGNTRAKER_CALL_BUDGET_SECONDS", _read_timeout),
+        "max_retries": ("SIGNTRAKER_MAX_RETRIES", _read_retries),
+        "retry_backoff_seconds": ("SIGNTRAKER_RETRY_BACKOFF_SECONDS", _read_backoff),
+    }
+    values: dict[str, Any] = {}
+    for field_name, (variable, reader) in readers.items():
+        raw = get(variable)
+        if raw is not None:
+            values[field_name] = reader(variable, raw)
+    return values
+
+
+def _split_list(raw: str | None) -> list[str]:
+    """Split a comma- or whitespace-separated list, dropping empty items."""
+    return [item for item in re.split(r"[,\s]+", raw or "") if item]
+
+
+def _read_port(name: str, raw: str) -> int:
+    text = raw.strip()
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise ConfigurationError(f"{name}={raw!r} is not a TCP port; use a number from 1 to 65535, for example 8000.")
+    return int(text)
+
+
+def _read_byte_count(name: str, raw: str) -> int:
+    text = raw.strip()
+    if not text.isdigit() or int(text) < 1024:
+        raise ConfigurationError(f"{name}={raw!r} is not a size in bytes of at least 1024; use for example 1048576.")
+    return int(text)
+
+
+def _read_bearer_tokens(name: str, raw: str | None) -> tuple[SecretStr, ...]:
+    tokens = _split_list(raw)
+    for position, token in enumerate(tokens, start=1):
+        if len(token) < MIN_BEARER_TOKEN_LENGTH or not (token.isascii() and token.isprintable()):
+            raise ConfigurationError(
+                f"{name}: token {position} is shorter than {MIN_BEARER_TOKEN_LENGTH} characters or contains "
+                "characters other than printable ASCII; use long random values separated by commas, for example "
+                "the output of: python -c 'import secrets; print(secrets.token_urlsafe(32))'."
+            )
+    return tuple(SecretStr(token) for token in tokens)
+
+
+def _read_allowed_origins(name: str, raw: str | None) -> tuple[str, ...]:
+    origins = _split_list(raw)
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+            raise ConfigurationError(
+                f"{name} contains {origin!r}, which is not an origin; give the scheme and host only, "
+                "for example https://assistant.example.com."
+            )
+    return tuple(origins)
+
+
+def _read_public_url(name: str, raw: str) -> str:
+    text = raw.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"{name}={raw!r} is not the public address of the MCP endpoint; give it as clients reach it, "
+            "for example https://mcp.example.com/mcp."
+        )
+    return text.rstrip("/")
+
+
+def _read_redis_url(name: str, raw: str) -> SecretStr:
+    scheme = urlsplit(raw.strip()).scheme
+    if scheme not in ("redis", "rediss", "unix"):
+        # The value may carry a password, so only its scheme is quoted.
+        raise ConfigurationError(
+            f"{name} has the scheme {scheme!r}; use redis://host:6379/0, rediss:// for TLS, or unix:///path."
+        )
+    return SecretStr(raw.strip())
+
+
+def _http_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
+    """Read the settings of the streamable HTTP transport and of the shared confirmation ledger."""
+    transport = (get("SIGNTRAKER_TRANSPORT") or "stdio").strip().lower()
+    if transport not in TRANSPORTS:
+        raise ConfigurationError(
+            f"SIGNTRAKER_TRANSPORT={transport!r} is not a transport; use one of {', '.join(TRANSPORTS)}."
+        )
+    values: dict[str, Any] = {
+        "transport": transport,
+        "http_host": (get("SIGNTRAKER_HTTP_HOST") or DEFAULT_HTTP_HOST).strip(),
+        "http_bearer_tokens": _read_bearer_tokens(
+            "SIGNTRAKER_HTTP_BEARER_TOKENS", get("SIGNTRAKER_HTTP_BEARER_TOKENS")
+        ),
+        "http_allowed_hosts": tuple(_split_list(get("SIGNTRAKER_HTTP_ALLOWED_HOSTS"))),
+        "http_allowed_origins": _read_allowed_origins(
+            "SIGNTRAKER_HTTP_ALLOWED_ORIGINS", get("SIGNTRAKER_HTTP_ALLOWED_ORIGINS")
+        ),
+        "allow_client_api_key": _read_bool(
+            "SIGNTRAKER_ALLOW_CLIENT_API_KEY", get("SIGNTRAKER_ALLOW_CLIENT_API_KEY") or ""
+        ),
+    }
+    readers: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+        "http_port": ("SIGNTRAKER_HTTP_PORT", _read_port),
+        "http_public_url": ("SIGNTRAKER_HTTP_PUBLIC_URL", _read_public_url),
+        "http_max_body_bytes": ("SIGNTRAKER_HTTP_MAX_BODY_BYTES", _read_byte_count),
+        "redis_url": ("SIGNTRAKER_REDIS_URL", _read_redis_url),
+    }
+    for field_name, (variable, reader) in readers.items():
+        raw = get(variable)
+        if raw is not None:
+            values[field_name] = reader(variable, raw)
+    return values

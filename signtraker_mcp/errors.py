@@ -29,6 +29,8 @@ import re
 import httpx
 
 __all__ = [
+    "RETRY_MAY_HELP",
+    "RETRY_WILL_NOT_HELP",
     "ApiError",
     "AuthenticationError",
     "BadRequestError",
@@ -46,12 +48,17 @@ __all__ = [
     "error_from_response",
     "error_from_transport",
     "quote_upstream_text",
+    "with_retry_advice",
 ]
 
 # Longest upstream message quoted back to the model, in characters.
 MAX_QUOTED_TEXT = 300
 
 API_KEY_HELP = "A user finds their API key in SignTraker under My Profile; set it in SIGNTRAKER_API_KEY."
+
+# The closing sentence of every tool error, so a model can tell whether calling again later is worth it.
+RETRY_MAY_HELP = "Retrying later may help."
+RETRY_WILL_NOT_HELP = "Retrying the same call will not help."
 
 
 class SignTrakerError(Exception):
@@ -101,6 +108,7 @@ class ApiError(SignTrakerError):
         self.method = method
         self.path = path
         self.status_code = status_code
+        self.attempts = 1
 
 
 class BadRequestError(ApiError):
@@ -147,6 +155,18 @@ class NetworkError(ApiError):
 
 class OutcomeUnknownError(NetworkError):
     """A write request may have reached the API, but no usable answer came back."""
+
+    # Sending the write again could apply it twice; the order must be checked first.
+    retryable = False
+
+
+def with_retry_advice(message: str, retryable: bool) -> str:
+    """Return `message` ending with the sentence that says whether retrying later can help."""
+    advice = RETRY_MAY_HELP if retryable else RETRY_WILL_NOT_HELP
+    # Some messages already say it, more precisely ("Retrying will not help until the key is fixed.").
+    if advice in message or (not retryable and "will not help" in message):
+        return message
+    return f"{message} {advice}"
 
 
 _WHITESPACE = re.compile(r"\s+")

@@ -52,6 +52,7 @@ from .arguments import (
     View,
     format_due_date,
 )
+from .budget import fit_page
 from .config import ConfirmationPolicy
 from .confirmation import TokenProblem, WriteRequest
 from .errors import BadRequestError, ConfirmationError, InvalidArgumentError
@@ -187,10 +188,13 @@ async def list_orders(
         if warnings:
             error.message += " Possible cause: " + " ".join(warnings)
         raise
-    has_more = len(records) > top
     page = records[:top]
     if select is None and view == "summary":
         page = [summarize_order(record) for record in page]
+    # Cut by whole records to the size budget, also when the API ignored $top.
+    fit = fit_page(page, received=len(records), top=top, skip=skip)
+    page, has_more = fit.records, fit.has_more
+    warnings += fit.notes
     next_arguments = None
     if has_more:
         arguments = {
@@ -217,17 +221,17 @@ async def list_orders(
             "top": top,
         }
         next_arguments = {key: _jsonable(value) for key, value in arguments.items() if value not in (None, [], "")}
-        next_arguments["skip"] = skip + top
+        next_arguments["skip"] = fit.next_skip
     result = OrderPage(
         orders=page,
         count=len(page),
         has_more=has_more,
-        next_skip=skip + top if has_more else None,
+        next_skip=fit.next_skip,
         next_arguments=next_arguments,
         query=dict(params, **{"$top": str(top)}),
         warnings=warnings or None,
     )
-    more = f"; more match, next page with skip={skip + top}" if has_more else ""
+    more = f"; more match, next page with skip={fit.next_skip}" if has_more else ""
     return _result(result, f"{len(page)} orders{more}.")
 
 
