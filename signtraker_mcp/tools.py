@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, ElicitationResult, Resolve
+from mcp.server.mcpserver import Context, Elicit, ElicitationResult, Resolve
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel
 
@@ -53,9 +52,9 @@ from .arguments import (
     format_due_date,
 )
 from .budget import fit_page
-from .config import ConfirmationPolicy
-from .confirmation import TokenProblem, WriteRequest
-from .errors import BadRequestError, ConfirmationError, InvalidArgumentError
+from .confirmation import WriteRequest
+from .errors import BadRequestError, InvalidArgumentError
+from .gate import NotAsked, approval_question, gate
 from .models import AgentList, Approval, OrderPage, OrderResult, PresetList, WriteOutcome
 from .odata import (
     DateRange,
@@ -69,13 +68,9 @@ from .odata import (
 from .views import SUMMARY_SELECT, summarize_agent, summarize_order
 from .writes import (
     CreateOrderFields,
-    WritePreview,
-    commit,
     creation_request,
-    make_preview,
     preview_creation,
     preview_removal,
-    refuse_token,
     removal_request,
 )
 
@@ -247,129 +242,17 @@ async def get_order(ctx: Context[Any, Any], order_id: OrderId) -> Annotated[Call
     return _result(OrderResult(order=order), f"Order {order_id}.")
 
 
-class _NotAsked(BaseModel):
-    """The approval question was not put to the user, because the policy or the call did not call for it."""
+# The first line of the text content of each kind of write outcome.
+_WRITE_TEXT = {
+    "preview": "Preview only; nothing was sent.",
+    "submitted": "Sent once to SignTraker.",
+    "already_submitted": "Already sent earlier; nothing was sent again.",
+    "declined": "Declined by the user; nothing was sent.",
+}
 
 
-NOT_ASKED = _NotAsked()
-Inspect = Callable[[], Awaitable[WritePreview]]
-
-
-def _client_can_ask(ctx: Context[Any, Any]) -> bool:
-    """Tell whether the client declared form elicitation, so the user can be asked directly."""
-    capabilities = ctx.client_capabilities
-    elicitation = capabilities.elicitation if capabilities is not None else None
-    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
-
-
-async def _approval_question(
-    ctx: Context[Any, Any],
-    tool: str,
-    request: WriteRequest,
-    confirm: bool,
-    confirmation_token: str | None,
-    inspect: Inspect,
-) -> Elicit[Approval] | _NotAsked:
-    """Ask the user to approve a write, when the call is a commit with a valid, unused token."""
-    state = app_state(ctx)
-    if not confirm or state.settings.confirmation is ConfirmationPolicy.TOKEN or not _client_can_ask(ctx):
-        return NOT_ASKED
-    verified = state.signer.verify(confirmation_token, tool, request)
-    if isinstance(verified, TokenProblem) or await state.ledger.peek(verified.nonce) is not None:
-        return NOT_ASKED
-    preview = await inspect()
-    return Elicit(preview.question, Approval)
-
-
-async def _gate(
-    ctx: Context[Any, Any],
-    tool: str,
-    request: WriteRequest,
-    inspect: Inspect,
-    confirm: bool,
-    confirmation_token: str | None,
-    approval: ElicitationResult[Approval],
-    send: Callable[[], Awaitable[dict[str, Any]]],
-) -> CallToolResult:
-    """Return a preview, or commit a confirmed write once, according to the confirmation policy.
-
-    The token is checked against the request built from the arguments alone, so a
-    repeat of a used token returns the first outcome before anything is read or sent.
-    """
-    state = app_state(ctx)
-    policy = state.settings.confirmation
-    can_ask = _client_can_ask(ctx)
-    if not confirm:
-        note = ""
-        if policy is ConfirmationPolicy.HUMAN and not can_ask:
-            note = (
-                " This server requires the user's approval inside the client (SIGNTRAKER_CONFIRMATION=human), "
-                "and this client cannot show approval requests, so the commit will be refused."
-            )
-        elif policy is not ConfirmationPolicy.TOKEN and can_ask:
-            note = " On commit, the client will also ask the user to approve."
-        outcome = make_preview(await inspect(), state.signer, note=note)
-        return _result(outcome, "Preview only; nothing was sent.")
-
-    verified = state.signer.verify(confirmation_token, tool, request)
-    if isinstance(verified, TokenProblem):
-        raise refuse_token(verified, await inspect(), state.signer)
-    earlier = await state.ledger.peek(verified.nonce)
-    if earlier is not None:
-        return _replay(earlier.result, earlier.is_error)
-
-    if policy is ConfirmationPolicy.HUMAN and not can_ask:
-        raise ConfirmationError(
-            "Nothing was sent: this server requires the user's approval inside the client "
-            "(SIGNTRAKER_CONFIRMATION=human), and this client cannot show approval requests (MCP elicitation). "
-            "Use a client that supports elicitation, or ask the server's administrator to set "
-            "SIGNTRAKER_CONFIRMATION=auto."
-        )
-    # Read the current state again right before sending: a request that can no longer
-    # succeed (the order was removed meanwhile) is refused here, not after the POST.
-    preview = await inspect()
-    if policy is not ConfirmationPolicy.TOKEN and can_ask:
-        approved = (
-            isinstance(approval, AcceptedElicitation) and isinstance(approval.data, Approval) and approval.data.approve
-        )
-        if not approved:
-            outcome = WriteOutcome(
-                status="declined",
-                message="The user did not approve this request, so nothing was sent. Do not retry unless "
-                "the user asks again.",
-                summary=preview.summary,
-                request=preview.request.as_dict(),
-            )
-            return _result(outcome, "Declined by the user; nothing was sent.")
-
-    claimed = await state.ledger.claim(verified.nonce, verified.expires_at)
-    if claimed is not None:
-        return _replay(claimed.result, claimed.is_error)
-    outcome = await commit(preview, verified, state.ledger, api_client(ctx), send)
-    return _result(outcome, "Sent once to SignTraker.")
-
-
-def _replay(result: dict[str, Any] | None, is_error: bool) -> CallToolResult:
-    """Return the stored outcome of a token's first use, without sending anything."""
-    if result is None:
-        raise ConfirmationError(
-            "Nothing was sent: another call is committing this confirmation right now. Wait for it, then read "
-            "the order back with get_order or list_orders."
-        )
-    if is_error:
-        raise ConfirmationError(
-            f"Nothing was sent again: this confirmation was already used. The first attempt reported: "
-            f"{result.get('message')}"
-        )
-    earlier = WriteOutcome.model_validate(result)
-    outcome = earlier.model_copy(
-        update={
-            "status": "already_submitted",
-            "message": "This confirmation was already used, so nothing was sent again. The first call's "
-            "result follows; do not call again.",
-        }
-    )
-    return _result(outcome, "Already sent earlier; nothing was sent again.")
+def _write_result(outcome: WriteOutcome) -> CallToolResult:
+    return _result(outcome, _WRITE_TEXT[outcome.status])
 
 
 def _removal(order_id: int, due_date: datetime | None, notes: str | None) -> WriteRequest:
@@ -383,11 +266,12 @@ async def _removal_approval(
     notes: str | None,
     confirm: bool,
     confirmation_token: str | None,
-) -> Elicit[Approval] | _NotAsked:
+) -> Elicit[Approval] | NotAsked:
     request = _removal(order_id, due_date, notes)
     client = api_client(ctx)
-    return await _approval_question(
+    return await approval_question(
         ctx,
+        app_state(ctx),
         "request_removal",
         request,
         confirm,
@@ -414,8 +298,10 @@ async def request_removal(
     """
     client = api_client(ctx)
     request = _removal(order_id, due_date, notes)
-    return await _gate(
+    outcome = await gate(
         ctx,
+        app_state(ctx),
+        client,
         "request_removal",
         request,
         lambda: preview_removal(client, order_id, request),
@@ -424,6 +310,7 @@ async def request_removal(
         approval,
         send=lambda: client.request_removal(order_id, request.body),
     )
+    return _write_result(outcome)
 
 
 _CREATE_FIELDS = {
@@ -479,10 +366,11 @@ async def _creation_approval(
     fields: Annotated[CreateOrderFields, Resolve(_creation_fields)],
     confirm: bool,
     confirmation_token: str | None,
-) -> Elicit[Approval] | _NotAsked:
+) -> Elicit[Approval] | NotAsked:
     client = api_client(ctx)
-    return await _approval_question(
+    return await approval_question(
         ctx,
+        app_state(ctx),
         "create_order",
         creation_request(fields),
         confirm,
@@ -518,8 +406,10 @@ async def create_order(
     """
     request = creation_request(fields)
     client = api_client(ctx)
-    return await _gate(
+    outcome = await gate(
         ctx,
+        app_state(ctx),
+        client,
         "create_order",
         request,
         lambda: preview_creation(client, fields),
@@ -528,6 +418,7 @@ async def create_order(
         approval,
         send=lambda: client.create_order(request.body),
     )
+    return _write_result(outcome)
 
 
 async def find_agents(
