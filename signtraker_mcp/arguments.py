@@ -65,7 +65,7 @@ MAX_NOTES_LENGTH = 2000
 # calendar day in every US, Canadian and Australian time zone (UTC-10 to UTC+11).
 DATE_ONLY_TIME = time(12, 0, tzinfo=timezone.utc)
 
-_DIGITS = re.compile(r"^\s*\d+\s*$")
+_DIGITS = re.compile(r"^\s*[0-9]+\s*$")
 
 
 def is_blank(value: object) -> bool:
@@ -136,7 +136,7 @@ def _whole_number(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f"must be a whole number, not {value!r}")
     if isinstance(value, str):
-        if not re.match(r"^\s*-?\d+\s*$", value):
+        if not re.match(r"^\s*-?[0-9]+\s*$", value):
             raise ValueError(f"must be a whole number, not {value!r}")
         return int(value)
     return value

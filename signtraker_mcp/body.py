@@ -36,7 +36,7 @@ async def read_limited_body(response: httpx.Response, limit: int) -> bytes:
     declared = response.headers.get("content-length", "")
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding in ("", "identity"):
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             raise BodyTooLargeError
         return await _read_plain(response, limit)
     if encoding in ("gzip", "x-gzip"):

@@ -15,7 +15,7 @@ import anyio
 
 from . import __version__
 from .api import preload_tls_context
-from .config import TRANSPORTS, Settings, load_settings
+from .config import TRANSPORTS, Settings, load_settings, read_bool
 from .errors import ConfigurationError
 from .redaction import redact_logs
 
@@ -148,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "SIGNTRAKER_HTTP_HOST": args.host,
             "SIGNTRAKER_HTTP_PORT": args.port,
         }
-        sandbox = args.sandbox or os.environ.get("SIGNTRAKER_SANDBOX", "").strip().lower() in ("1", "true", "yes")
+        sandbox = args.sandbox or read_bool("SIGNTRAKER_SANDBOX", os.environ.get("SIGNTRAKER_SANDBOX", ""))
         with contextlib.ExitStack() as stack:
             if sandbox:
                 overrides.update(stack.enter_context(_sandbox_overrides(args.sandbox_db)))

@@ -29,6 +29,7 @@ __all__ = [
     "Settings",
     "is_loopback_host",
     "load_settings",
+    "read_bool",
 ]
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -109,7 +110,8 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def _read_bool(name: str, raw: str) -> bool:
+def read_bool(name: str, raw: str) -> bool:
+    """Read a boolean setting: true/false, 1/0, yes/no, on/off; blank is false."""
     value = raw.strip().lower()
     if value in _TRUE:
         return True
@@ -134,7 +136,7 @@ def _read_timeout(name: str, raw: str) -> float:
 
 def _read_retries(name: str, raw: str) -> int:
     text = raw.strip()
-    if not text.isdigit() or int(text) > MAX_RETRIES_LIMIT:
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_RETRIES_LIMIT:
         raise ConfigurationError(
             f"{name}={raw!r} is invalid; give a whole number of retries from 0 to {MAX_RETRIES_LIMIT}, for example 2."
         )
@@ -259,12 +261,12 @@ def load_settings(
         api_key=SecretStr(api_key.strip()),
         base_url=base_url,
         timeout_seconds=timeout,
-        read_only=_read_bool("SIGNTRAKER_READ_ONLY", read_only_raw),
+        read_only=read_bool("SIGNTRAKER_READ_ONLY", read_only_raw),
         confirmation=ConfirmationPolicy.AUTO
         if policy_raw is None
         else _read_policy("SIGNTRAKER_CONFIRMATION", policy_raw),
         confirmation_key=None if confirmation_key is None else SecretStr(confirmation_key.strip()),
-        sandbox=_read_bool("SIGNTRAKER_SANDBOX", source.get("SIGNTRAKER_SANDBOX", "")),
+        sandbox=read_bool("SIGNTRAKER_SANDBOX", source.get("SIGNTRAKER_SANDBOX", "")),
         **_resilience_settings(get),
         **_http_settings(get),
     )
@@ -293,14 +295,14 @@ def _split_list(raw: str | None) -> list[str]:
 
 def _read_port(name: str, raw: str) -> int:
     text = raw.strip()
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 65535:
         raise ConfigurationError(f"{name}={raw!r} is not a TCP port; use a number from 1 to 65535, for example 8000.")
     return int(text)
 
 
 def _read_byte_count(name: str, raw: str) -> int:
     text = raw.strip()
-    if not text.isdigit() or int(text) < 1024:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1024:
         raise ConfigurationError(f"{name}={raw!r} is not a size in bytes of at least 1024; use for example 1048576.")
     return int(text)
 
@@ -367,7 +369,7 @@ def _http_settings(get: Callable[[str], str | None]) -> dict[str, Any]:
         "http_allowed_origins": _read_allowed_origins(
             "SIGNTRAKER_HTTP_ALLOWED_ORIGINS", get("SIGNTRAKER_HTTP_ALLOWED_ORIGINS")
         ),
-        "allow_client_api_key": _read_bool(
+        "allow_client_api_key": read_bool(
             "SIGNTRAKER_ALLOW_CLIENT_API_KEY", get("SIGNTRAKER_ALLOW_CLIENT_API_KEY") or ""
         ),
     }

@@ -55,6 +55,8 @@ def test_settings_repr_hides_key() -> None:
         pytest.param({"SIGNTRAKER_CONFIRMATION": "never"}, "not a confirmation policy", id="policy"),
         pytest.param({"SIGNTRAKER_CONFIRMATION_KEY": "short"}, "shorter than 32 characters", id="short-key"),
         pytest.param({"SIGNTRAKER_API_KEY": "ab c"}, "contains spaces", id="spaced-key"),
+        pytest.param({"SIGNTRAKER_HTTP_PORT": "³"}, "is not a TCP port", id="superscript-port"),
+        pytest.param({"SIGNTRAKER_HTTP_MAX_BODY_BYTES": "²"}, "is not a size in bytes", id="superscript-size"),
     ],
 )
 def test_load_settings_rejects(changes: dict[str, str], message: str) -> None:

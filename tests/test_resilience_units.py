@@ -64,6 +64,7 @@ def test_load_settings_reads_resilience_variables() -> None:
         pytest.param({"SIGNTRAKER_MAX_RETRIES": "11"}, "from 0 to 10", id="many-retries"),
         pytest.param({"SIGNTRAKER_MAX_RETRIES": "two"}, "whole number of retries", id="text-retries"),
         pytest.param({"SIGNTRAKER_MAX_RETRIES": "1.5"}, "whole number of retries", id="fraction-retries"),
+        pytest.param({"SIGNTRAKER_MAX_RETRIES": "²"}, "whole number of retries", id="superscript-retries"),
         pytest.param({"SIGNTRAKER_RETRY_BACKOFF_SECONDS": "-0.1"}, "out of range", id="negative-backoff"),
         pytest.param({"SIGNTRAKER_RETRY_BACKOFF_SECONDS": "fast"}, "is not a number", id="text-backoff"),
         pytest.param({"SIGNTRAKER_CONNECT_TIMEOUT_SECONDS": "0"}, "out of range", id="zero-connect"),
