@@ -223,7 +223,7 @@ class SignTrakerClient:
         """Return how long to wait before retrying a failed GET, or None after completing the error's message."""
         error.attempts = attempt
         retryable = _is_retryable_get(error)
-        requested = _retry_after_seconds(getattr(error, "retry_after", None), time.time())
+        requested = _retry_after_seconds(error.retry_after, time.time())
         if retryable and attempt <= self._max_retries:
             if requested is not None:
                 wait = requested

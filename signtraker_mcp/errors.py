@@ -103,12 +103,15 @@ class ApiError(SignTrakerError):
         path: str,
         status_code: int | None = None,
         retryable: bool | None = None,
+        retry_after: str | None = None,
     ) -> None:
         super().__init__(message, retryable=retryable)
         self.method = method
         self.path = path
         self.status_code = status_code
         self.attempts = 1
+        # The Retry-After header of the answer, when it had one (429 and 503 usually do).
+        self.retry_after = retry_after
 
 
 class BadRequestError(ApiError):
@@ -133,8 +136,7 @@ class RateLimitedError(ApiError):
     retryable = True
 
     def __init__(self, message: str, *, method: str, path: str, retry_after: str | None) -> None:
-        super().__init__(message, method=method, path=path, status_code=429)
-        self.retry_after = retry_after
+        super().__init__(message, method=method, path=path, status_code=429, retry_after=retry_after)
 
 
 class UpstreamServerError(ApiError):
@@ -275,6 +277,7 @@ def error_from_response(response: httpx.Response, *, order_id: int | None = None
             method=method,
             path=path,
             status_code=status,
+            retry_after=response.headers.get("retry-after"),
         )
     return UnexpectedResponseError(
         f"The SignTraker API answered {attempted} with an unexpected HTTP {status}.",
@@ -291,7 +294,7 @@ def error_from_transport(exc: httpx.TransportError, *, method: str, path: str) -
     machine becomes `OutcomeUnknownError`: the write may have been applied.
     """
     attempted = _describe(method, path)
-    sent_for_sure_not = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
     if isinstance(exc, httpx.ConnectTimeout):
         what = "timed out while connecting"
     elif isinstance(exc, httpx.ConnectError):
@@ -305,7 +308,7 @@ def error_from_transport(exc: httpx.TransportError, *, method: str, path: str) -
     else:
         what = f"failed with a network error ({type(exc).__name__})"
 
-    if method != "GET" and not sent_for_sure_not:
+    if method != "GET" and not never_sent:
         return OutcomeUnknownError(
             f"The request {attempted} {what}, so it is unknown whether SignTraker applied it.",
             method=method,
