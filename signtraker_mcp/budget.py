@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MAX_PAGE_BYTES", "PageFit", "fit_page", "json_size"]
+__all__ = ["MAX_PAGE_BYTES", "PageFit", "fit_page", "json_size", "keep_leading", "shorten_record"]
 
 MAX_PAGE_BYTES = 60_000
 
@@ -88,3 +88,67 @@ def fit_page(
             return PageFit(records=[], has_more=True, next_skip=skip + 1, notes=notes)
 
     return PageFit(records=kept, has_more=has_more, next_skip=skip + len(kept) if has_more else None, notes=notes)
+
+
+def keep_leading(
+    records: Sequence[Record], what: str, max_bytes: int = MAX_PAGE_BYTES
+) -> tuple[list[Record], list[str]]:
+    """Keep the leading whole records that fit in `max_bytes`; `what` names them in the note."""
+    kept: list[Record] = []
+    size = 2
+    for record in records:
+        size += json_size(record) + (1 if kept else 0)
+        if size > max_bytes:
+            note = (
+                f"Only the first {len(kept)} of {len(records)} {what} fit in the {max_bytes // 1000} KB result "
+                "limit; narrow the search for the rest."
+            )
+            return kept, [note]
+        kept.append(record)
+    return kept, []
+
+
+_SHORTENED = "… [shortened]"
+
+
+def shorten_record(record: Record, max_bytes: int = MAX_PAGE_BYTES) -> tuple[Record, list[str]]:
+    """Shorten the longest text fields of one record until it fits in `max_bytes`, saying which.
+
+    A record is only this large when a free-text field (notes, directions) is huge,
+    so cutting that text keeps every other field intact and readable.
+    """
+    notes: list[str] = []
+    shortened = json.loads(json.dumps(record))
+    while json_size(shortened) > max_bytes:
+        path, text = _longest_text(shortened)
+        if path is None or len(text) <= 200:
+            notes.append(f"The record is larger than the {max_bytes // 1000} KB result limit even with its text cut.")
+            break
+        excess = json_size(shortened) - max_bytes
+        keep = max(200, len(text) - excess - 100)
+        _set_path(shortened, path, text[:keep] + _SHORTENED)
+        notes.append(
+            f"{'/'.join(path)} was shortened from {len(text):,} to {keep:,} characters to fit the "
+            f"{max_bytes // 1000} KB result limit."
+        )
+    return shortened, notes
+
+
+def _longest_text(value: object, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...] | None, str]:
+    best: tuple[tuple[str, ...] | None, str] = (None, "")
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if isinstance(child, str):
+                candidate: tuple[tuple[str, ...] | None, str] = ((*path, str(key)), child)
+            else:
+                candidate = _longest_text(child, (*path, str(key)))
+            if len(candidate[1]) > len(best[1]):
+                best = candidate
+    return best
+
+
+def _set_path(record: Record, path: tuple[str, ...], value: str) -> None:
+    target: Any = record
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value

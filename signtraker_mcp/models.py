@@ -60,6 +60,9 @@ class AgentList(_Result):
     agents: list[Record] = Field(description="Agents, active ones first.")
     count: int = Field(description="Agents in this list.")
     has_more: bool = Field(description="True when more agents match; narrow the search.")
+    warnings: Annotated[list[str] | None, _optional({"type": "array", "items": {"type": "string"}})] = Field(
+        default=None, description="Agents left out to fit the result limit."
+    )
 
 
 class PresetList(_Result):
@@ -67,12 +70,18 @@ class PresetList(_Result):
 
     presets: list[Record] = Field(description="Presets: Id, Name.")
     count: int = Field(description="Presets in this list.")
+    warnings: Annotated[list[str] | None, _optional({"type": "array", "items": {"type": "string"}})] = Field(
+        default=None, description="Presets left out to fit the result limit."
+    )
 
 
 class OrderResult(_Result):
     """One order."""
 
     order: Record = Field(description="The order record.")
+    warnings: Annotated[list[str] | None, _optional({"type": "array", "items": {"type": "string"}})] = Field(
+        default=None, description="Fields shortened to fit the result limit."
+    )
 
 
 WriteStatus = Literal["preview", "submitted", "already_submitted", "declined"]

@@ -41,7 +41,8 @@ logger = logging.getLogger(__name__)
 SERVER_NAME = "signtraker"
 
 INSTRUCTIONS = """\
-Work with SignTraker yard-sign orders for real-estate listings. Read with list_orders and get_order. \
+Work with SignTraker yard-sign orders for real-estate listings. Read with list_orders and get_order; \
+find_agents and list_order_presets give the ids that create_order needs. \
 create_order and request_removal change real orders and cost money: call them first without confirm to get a \
 preview and a confirmation_token, show the preview to the user, and call again with confirm=true and that \
 token only after the user said yes. Never confirm on the user's behalf."""
@@ -229,9 +230,9 @@ class SignTrakerServer(MCPServer[AppState]):
                 # Validation is unaffected: the SDK validates with the pydantic models.
                 tool.parameters = compact_schema(tool.parameters)
                 if tool.fn_metadata.output_schema is not None:
-                    # Models read a tool's description and input schema; the output schema
-                    # serves clients that validate results, so it goes out without prose.
-                    output = compact_schema(tool.fn_metadata.output_schema, descriptions=False)
+                    output = compact_schema(tool.fn_metadata.output_schema)
+                    # The tool's own description already says what it returns.
+                    output.pop("description", None)
                     tool.fn_metadata.output_schema = output
 
     async def call_tool(
@@ -270,21 +271,18 @@ class SignTrakerServer(MCPServer[AppState]):
             raise
 
 
-def compact_schema(schema: dict[str, Any], *, descriptions: bool = True) -> dict[str, Any]:
-    """Return a copy of a JSON Schema without titles, null defaults and `additionalProperties: true`.
-
-    With `descriptions=False`, descriptions are left out too.
-    """
+def compact_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of a JSON Schema without titles, null defaults and `additionalProperties: true`."""
     compact: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "title" or (key == "additionalProperties" and value is True):
             continue
-        if (key == "default" and value is None) or (key == "description" and not descriptions):
+        if key == "default" and value is None:
             continue
         if key == "properties" and isinstance(value, dict):
-            compact[key] = {name: compact_schema(child, descriptions=descriptions) for name, child in value.items()}
+            compact[key] = {name: compact_schema(child) for name, child in value.items()}
         elif isinstance(value, dict):
-            compact[key] = compact_schema(value, descriptions=descriptions)
+            compact[key] = compact_schema(value)
         else:
             compact[key] = value
     return compact

@@ -51,7 +51,7 @@ from .arguments import (
     View,
     format_due_date,
 )
-from .budget import fit_page
+from .budget import fit_page, keep_leading, shorten_record
 from .confirmation import WriteRequest
 from .errors import BadRequestError, InvalidArgumentError
 from .gate import NotAsked, approval_question, gate
@@ -238,8 +238,8 @@ def _jsonable(value: object) -> object:
 
 async def get_order(ctx: Context[Any, Any], order_id: OrderId) -> Annotated[CallToolResult, OrderResult]:
     """Read one order by Id, with every field."""
-    order = await api_client(ctx).get_order(order_id)
-    return _result(OrderResult(order=order), f"Order {order_id}.")
+    order, warnings = shorten_record(await api_client(ctx).get_order(order_id))
+    return _result(OrderResult(order=order, warnings=warnings or None), f"Order {order_id}.")
 
 
 # The first line of the text content of each kind of write outcome.
@@ -401,8 +401,9 @@ async def create_order(
 ) -> Annotated[CallToolResult, WriteOutcome]:
     """Order a sign post for a listing (National Accounts only; each order is billed).
 
-    Two steps as for request_removal: a preview without confirm, then, after the user approves, the same
-    arguments with confirm=true and the confirmation_token.
+    Get agent_id from find_agents and preset_id from list_order_presets. Two steps as for request_removal:
+    a preview without confirm, then, after the user approves, the same arguments with confirm=true and the
+    confirmation_token.
     """
     request = creation_request(fields)
     client = api_client(ctx)
@@ -437,15 +438,16 @@ async def find_agents(
     if compiled is not None:
         params["$filter"] = compiled
     records = await api_client(ctx).list_agents(params)
-    agents = [summarize_agent(record) for record in records[:top]]
-    result = AgentList(agents=agents, count=len(agents), has_more=len(records) > top)
+    agents, warnings = keep_leading([summarize_agent(record) for record in records[:top]], "agents")
+    has_more = len(records) > top or bool(warnings)
+    result = AgentList(agents=agents, count=len(agents), has_more=has_more, warnings=warnings or None)
     return _result(result, f"{len(agents)} agents.")
 
 
 async def list_order_presets(ctx: Context[Any, Any]) -> Annotated[CallToolResult, PresetList]:
     """List the account's order presets (Id and Name), which create_order needs; only National Accounts have any."""
-    presets = await api_client(ctx).list_order_presets()
-    result = PresetList(presets=presets, count=len(presets))
+    presets, warnings = keep_leading(await api_client(ctx).list_order_presets(), "presets")
+    result = PresetList(presets=presets, count=len(presets), warnings=warnings or None)
     note = "" if presets else " This account has no presets, so it cannot create orders."
     return _result(result, f"{len(presets)} presets.{note}")
 

@@ -12,10 +12,15 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from pydantic import SecretStr
 
+from signtraker_mcp.config import Settings
 from signtraker_mcp.sandbox import RunningSandbox
+from signtraker_mcp.server import build_server
 
+from .conftest import RESILIENCE_API_KEY
 from .helpers import all_orders, sandbox_get, text_of
+from .upstream import Upstream
 
 pytestmark = pytest.mark.anyio
 
@@ -266,3 +271,14 @@ async def test_list_order_presets_lists_all(client: Client, sandbox: RunningSand
     presets = result.structured_content["presets"]  # type: ignore[index]
     assert presets == sandbox_get(sandbox, "/api/orderpresets")
     assert result.structured_content["count"] == len(presets)  # type: ignore[index]
+
+
+async def test_list_orders_unknown_field_warns_on_success(upstream: Upstream) -> None:
+    """The stand-in accepts any filter, like an API with fields its documentation omits."""
+    settings = Settings(api_key=SecretStr(RESILIENCE_API_KEY), base_url=upstream.base_url)
+    async with Client(build_server(settings)) as client:
+        result = await client.call_tool("list_orders", {"filter": "Colour eq 'Red'", "top": 2})
+    assert result.is_error is False, text_of(result)
+    warnings = result.structured_content["warnings"]  # type: ignore[index]
+    assert len(warnings) == 1
+    assert "'Colour', which is not a documented order field" in warnings[0]

@@ -55,8 +55,7 @@ def test_schema_is_portable(name: str) -> None:
     assert schema["type"] == "object"
     for path, child in _properties(schema):
         assert isinstance(child.get("type"), str), f"{name}: {path} needs a single type"
-        if name.endswith(".input.json"):
-            assert child.get("description"), f"{name}: {path} needs a description"
+        assert child.get("description"), f"{name}: {path} needs a description"
         if child["type"] == "array":
             assert isinstance(child.get("items", {}).get("type"), str), f"{name}: {path} needs typed items"
 

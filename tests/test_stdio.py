@@ -72,6 +72,8 @@ async def test_stdio_sandbox_full_flow(tmp_path: Path, era: str) -> None:
             assert order["RemovalRequestDate"]
         errors.seek(0)
         assert "Traceback" not in errors.read()
+    # The removal request went to the database named by SIGNTRAKER_SANDBOX_DB.
+    assert (tmp_path / "sandbox.sqlite3").stat().st_size > 0
 
 
 def test_stdio_missing_configuration_exits_with_message(tmp_path: Path) -> None:

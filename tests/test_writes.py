@@ -526,3 +526,21 @@ async def test_unknown_argument_on_commit_sends_nothing(client: Client, sandbox:
     assert result.is_error is True
     assert "Did you mean 'due_date'?" in text_of(result)
     assert posts(sandbox) == []
+
+
+@pytest.mark.parametrize("mode", [pytest.param("legacy", id="2025-11-25"), pytest.param("auto", id="2026-07-28")])
+async def test_elicitation_for_creation_names_agent_and_preset(
+    make_client: Callable[..., Client], sandbox: RunningSandbox, mode: str
+) -> None:
+    agent, preset = _active_agent(sandbox), _preset(sandbox)
+    arguments: dict[str, Any] = {"agent_id": agent["Id"], "preset_id": preset["Id"], "street_name": "Elm St"}
+    asked: list[str] = []
+    async with make_client(mode=mode, elicitation=_answer("accept", asked)) as client:
+        preview = await client.call_tool("create_order", arguments)
+        token = preview.structured_content["confirmation_token"]  # type: ignore[index]
+        result = await client.call_tool("create_order", {**arguments, "confirm": True, "confirmation_token": token})
+    assert result.is_error is False, text_of(result)
+    assert len(asked) == 1
+    assert agent["LastName"] in asked[0]
+    assert preset["Name"] in asked[0]
+    assert len(posts(sandbox)) == 1
