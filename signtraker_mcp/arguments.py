@@ -32,7 +32,6 @@ __all__ = [
     "Directions",
     "DueDate",
     "ExternalId",
-    "IncludeInactive",
     "ListingFilter",
     "ListingNumber",
     "Notes",
@@ -366,9 +365,3 @@ AgentSearchName = Annotated[
 ]
 AgentEmail = Annotated[str | None, _optional_text(200), _TEXT, _described("Exact email address.")]
 OfficeSearch = Annotated[str | None, _optional_text(100), _TEXT, _described("Words of the office name.")]
-IncludeInactive = Annotated[
-    bool,
-    BeforeValidator(_confirm),
-    WithJsonSchema({"type": "boolean"}),
-    Field(description="Include inactive agents too."),
-]

@@ -177,15 +177,13 @@ def compile_order_filter(filters: OrderFilters, raw: str | None) -> str | None:
     return " and ".join(clauses) if clauses else None
 
 
-def compile_agent_filter(name: str | None, office: str | None, include_inactive: bool) -> str | None:
+def compile_agent_filter(name: str | None, office: str | None) -> str | None:
     """Compile an agent search: every word of `name` in the first or last name, `office` in the office name."""
     clauses: list[str] = []
     for word in (name or "").split():
         clauses.append(f"({_contains('FirstName', word)} or {_contains('LastName', word)})")
     if office is not None:
         clauses.append(_contains("Office/Name", office))
-    if not include_inactive:
-        clauses.append("IsInactive eq false")
     return " and ".join(clauses) if clauses else None
 
 
@@ -262,19 +260,30 @@ def _unknown_field_warnings(paths: Iterable[str], known: Iterable[str], option: 
     return warnings
 
 
+def _items(text: str) -> Iterator[tuple[int, str]]:
+    """Yield each comma-separated item of an option with its 1-based position in the text."""
+    start = 0
+    for item in text.split(","):
+        stripped = item.strip()
+        yield start + (len(item) - len(item.lstrip())) + 1, stripped
+        start += len(item) + 1
+
+
 def check_orderby(text: str, known: Iterable[str] = ORDER_FIELDS) -> tuple[list[str], list[str]]:
     """Check a raw `$orderby`; return its field paths and warnings about unknown ones."""
     paths: list[str] = []
-    for part in text.split(","):
-        words = part.split()
+    for position, item in _items(text):
+        words = item.split()
         if not words or len(words) > 2 or not _PATH.match(words[0]):
             raise InvalidArgumentError(
-                f"orderby {text!r} is not valid: write fields separated by commas, each optionally followed by "
-                "asc or desc, e.g. 'Created desc,OrderNumber'. Nothing was sent."
+                f"orderby {text!r} is not valid at position {position} ({item!r}): write fields separated by "
+                "commas, each optionally followed by asc or desc, e.g. 'Created desc,OrderNumber'. Nothing was sent."
             )
         if len(words) == 2 and words[1].lower() not in ("asc", "desc"):
+            where = position + item.index(words[1], len(words[0]))
             raise InvalidArgumentError(
-                f"orderby {text!r} has the direction {words[1]!r}; use asc or desc. Nothing was sent."
+                f"orderby {text!r} has the direction {words[1]!r} at position {where}; use asc or desc. "
+                "Nothing was sent."
             )
         paths.append(words[0])
     return paths, _unknown_field_warnings(paths, known, "orderby")
@@ -282,11 +291,12 @@ def check_orderby(text: str, known: Iterable[str] = ORDER_FIELDS) -> tuple[list[
 
 def check_select(text: str, known: Iterable[str] = TOP_LEVEL_ORDER_FIELDS) -> list[str]:
     """Check a raw `$select` of top-level fields; return warnings about unknown ones."""
-    names = [name.strip() for name in text.split(",")]
-    for name in names:
+    names: list[str] = []
+    for position, name in _items(text):
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
             raise InvalidArgumentError(
-                f"select {text!r} is not valid: list top-level fields separated by commas, e.g. "
-                "'Id,OrderNumber,Status,JobSite'. Nothing was sent."
+                f"select {text!r} is not valid at position {position} ({name!r}): list top-level fields separated "
+                "by commas, e.g. 'Id,OrderNumber,Status,JobSite'. Nothing was sent."
             )
+        names.append(name)
     return _unknown_field_warnings(names, known, "select")

@@ -29,7 +29,6 @@ from .arguments import (
     Directions,
     DueDate,
     ExternalId,
-    IncludeInactive,
     ListingFilter,
     ListingNumber,
     Notes,
@@ -427,14 +426,13 @@ async def find_agents(
     name: AgentSearchName = None,
     email: AgentEmail = None,
     office: OfficeSearch = None,
-    include_inactive: IncludeInactive = False,
     top: PageSize = 25,
 ) -> Annotated[CallToolResult, AgentList]:
     """Find agents by name, email or office, active agents first; returns their Id for create_order and filters."""
     params: dict[str, str] = {"$top": str(top + 1), "$orderby": "IsInactive,LastName,FirstName,Id"}
     if email is not None:
         params["email"] = email
-    compiled = compile_agent_filter(name, office, include_inactive)
+    compiled = compile_agent_filter(name, office)
     if compiled is not None:
         params["$filter"] = compiled
     records = await api_client(ctx).list_agents(params)

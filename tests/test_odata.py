@@ -75,12 +75,11 @@ def test_date_range_inverted() -> None:
     assert DateRange(date(2026, 2, 1), date(2026, 2, 1)).is_inverted() is False
 
 
-def test_compile_agent_filter_words_and_activity() -> None:
-    compiled = compile_agent_filter("Dana O'Brien", None, include_inactive=False)
+def test_compile_agent_filter_every_word() -> None:
+    compiled = compile_agent_filter("Dana O'Brien", None)
     assert compiled == (
         "(contains(tolower(FirstName),'dana') or contains(tolower(LastName),'dana')) and "
-        "(contains(tolower(FirstName),'o''brien') or contains(tolower(LastName),'o''brien')) and "
-        "IsInactive eq false"
+        "(contains(tolower(FirstName),'o''brien') or contains(tolower(LastName),'o''brien'))"
     )
 
 
@@ -101,3 +100,13 @@ def test_check_orderby_returns_paths() -> None:
 
 def test_check_select_warns_on_unknown_field() -> None:
     assert "Did you mean 'Status'?" in check_select("Id,Statu")[0]
+
+
+def test_check_orderby_reports_position() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"'downward' at position 17"):
+        check_orderby("Id asc, Created downward")
+
+
+def test_check_select_reports_position() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"at position 4 \('JobSite/City'\)"):
+        check_select("Id,JobSite/City")
