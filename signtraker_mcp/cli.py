@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -120,10 +121,12 @@ def _print_terminal_note(settings: Settings) -> None:
     """Tell a person who started the server by hand what it is doing; clients never see this."""
     target = "a local sandbox with sample data" if settings.sandbox else f"the SignTraker tenant {settings.tenant}"
     mode = " in read-only mode" if settings.read_only else ""
+    # Desktop clients start the command without the user's shell PATH, so the note shows the full path.
+    command = json.dumps(str(Path(sys.argv[0]).resolve()))
     print(
         f"signtraker-mcp {__version__}: MCP server over stdio{mode}, against {target}.\n"
         "It expects an MCP client on stdin; add it to a client instead, for example in Claude Desktop's "
-        'claude_desktop_config.json: {"mcpServers": {"signtraker": {"command": "signtraker-mcp", '
+        f'claude_desktop_config.json: {{"mcpServers": {{"signtraker": {{"command": {command}, '
         '"args": ["--sandbox"]}}}. See the README. Press Ctrl-C to stop.',
         file=sys.stderr,
         flush=True,

@@ -119,6 +119,8 @@ class ConfirmationSigner:
             expires_at = int(expires_hex, 16)
         except ValueError:
             return TokenProblem.MALFORMED
+        if len(digest_prefix) != _DIGEST_PREFIX_LENGTH or not all(c in "0123456789abcdef" for c in digest_prefix):
+            return TokenProblem.MALFORMED
         digest = request.digest()
         if not hmac.compare_digest(digest_prefix, digest[:_DIGEST_PREFIX_LENGTH]):
             return TokenProblem.MISMATCH

@@ -151,7 +151,9 @@ def compile_order_filter(filters: OrderFilters, raw: str | None) -> str | None:
     """Compile typed filters into one `$filter`, joined by `and` with a raw filter when both are given."""
     clauses: list[str] = []
     if filters.statuses:
-        alternatives = [f"Status eq {string_literal(status)}" for status in filters.statuses]
+        # Statuses are compared without regard to case too: the full set of values is not
+        # documented, so a model may well write "installed".
+        alternatives = [_text_match("Status", status) for status in filters.statuses]
         clauses.append(alternatives[0] if len(alternatives) == 1 else "(" + " or ".join(alternatives) + ")")
     if filters.agent_id is not None:
         clauses.append(f"Agent/Id eq {filters.agent_id}")

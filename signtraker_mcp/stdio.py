@@ -63,15 +63,16 @@ def _is_pipe_like(fd: int) -> bool:
         mode = os.fstat(fd).st_mode
     except OSError:
         return False
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)
+    # Of character devices only terminals: epoll refuses /dev/null with EPERM.
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or (stat.S_ISCHR(mode) and os.isatty(fd))
 
 
 @asynccontextmanager
 async def _stdin_lines() -> AsyncIterator[_PipeLines | None]:
     """Yield stdin as cancellable lines, or None where only the SDK's threaded reader works.
 
-    Regular files (input redirected from a file) never block, and Windows has no
-    pipe support in the event loop, so those keep the SDK's reader.
+    Regular files and /dev/null (input redirected from them) never block, and Windows
+    has no pipe support in the event loop, so those keep the SDK's reader.
     """
     if sys.platform == "win32" or not _is_pipe_like(0):
         yield None

@@ -52,7 +52,7 @@ from .arguments import (
 )
 from .budget import fit_page, keep_leading, shorten_record
 from .confirmation import WriteRequest
-from .errors import BadRequestError, InvalidArgumentError
+from .errors import BadRequestError, InvalidArgumentError, NotFoundError
 from .gate import NotAsked, approval_question, gate
 from .models import AgentList, Approval, OrderPage, OrderResult, PresetList, WriteOutcome
 from .odata import (
@@ -97,6 +97,10 @@ def _result(model: BaseModel, text: str) -> CallToolResult:
     data = model.model_dump(mode="json")
     compact = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return CallToolResult(content=[TextContent(type="text", text=f"{text}\n{compact}")], structured_content=data)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _stable_orderby(orderby: str | None) -> str:
@@ -226,7 +230,7 @@ async def list_orders(
         warnings=warnings or None,
     )
     more = f"; more match, next page with skip={fit.next_skip}" if has_more else ""
-    return _result(result, f"{len(page)} orders{more}.")
+    return _result(result, f"{_count(len(page), 'order')}{more}.")
 
 
 def _jsonable(value: object) -> object:
@@ -237,7 +241,19 @@ def _jsonable(value: object) -> object:
 
 async def get_order(ctx: Context[Any, Any], order_id: OrderId) -> Annotated[CallToolResult, OrderResult]:
     """Read one order by Id, with every field."""
-    order, warnings = shorten_record(await api_client(ctx).get_order(order_id))
+    client = api_client(ctx)
+    try:
+        record = await client.get_order(order_id)
+    except NotFoundError as error:
+        # People quote order numbers ("order #100222"); point from one to the Id.
+        matches = await client.list_orders({"$filter": f"OrderNumber eq {order_id}", "$top": "1", "$select": "Id"})
+        if matches:
+            error.message += (
+                f" {order_id} is the OrderNumber of the order whose Id is {matches[0].get('Id')}; "
+                "call get_order with that Id."
+            )
+        raise
+    order, warnings = shorten_record(record)
     return _result(OrderResult(order=order, warnings=warnings or None), f"Order {order_id}.")
 
 
@@ -354,6 +370,12 @@ def _creation_fields(
         "external_id": external_id,
         "notes": notes,
     }
+    missing = [name for name in ("street_name", "city", "state") if given[name] is None]
+    if missing:
+        raise InvalidArgumentError(
+            f"create_order needs the address where the sign goes; {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing. Nothing was sent."
+        )
     optional = {_CREATE_FIELDS[name]: value for name, value in given.items() if value is not None}
     if due_date is not None:
         optional["DueDate"] = format_due_date(due_date)
@@ -384,10 +406,10 @@ async def create_order(
     preset_id: PresetId,
     fields: Annotated[CreateOrderFields, Resolve(_creation_fields)],
     approval: Annotated[ElicitationResult[Approval], Resolve(_creation_approval)],
+    street_name: StreetName,
+    city: City,
+    state: Region,
     street_number: StreetNumber = None,
-    street_name: StreetName = None,
-    city: City = None,
-    state: Region = None,
     zip: PostalCode = None,
     apartment: Apartment = None,
     directions: Directions = None,
@@ -439,7 +461,7 @@ async def find_agents(
     agents, warnings = keep_leading([summarize_agent(record) for record in records[:top]], "agents")
     has_more = len(records) > top or bool(warnings)
     result = AgentList(agents=agents, count=len(agents), has_more=has_more, warnings=warnings or None)
-    return _result(result, f"{len(agents)} agents.")
+    return _result(result, f"{_count(len(agents), 'agent')}.")
 
 
 async def list_order_presets(ctx: Context[Any, Any]) -> Annotated[CallToolResult, PresetList]:
@@ -447,7 +469,7 @@ async def list_order_presets(ctx: Context[Any, Any]) -> Annotated[CallToolResult
     presets, warnings = keep_leading(await api_client(ctx).list_order_presets(), "presets")
     result = PresetList(presets=presets, count=len(presets), warnings=warnings or None)
     note = "" if presets else " This account has no presets, so it cannot create orders."
-    return _result(result, f"{len(presets)} presets.{note}")
+    return _result(result, f"{_count(len(presets), 'preset')}.{note}")
 
 
 @dataclass(frozen=True)

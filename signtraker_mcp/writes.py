@@ -139,7 +139,7 @@ async def preview_removal(client: SignTrakerClient, order_id: int, request: Writ
         summary["notes"] = notes
     question = (
         f"Send a sign removal request to SignTraker for order #{number} at {address} "
-        f"(status {summary['status']}, agent {summary['agent'] or 'unknown'}), due {summary['removal_due']}?"
+        f"(status {summary['status']}, agent {summary['agent'] or 'unknown'}), due {_readable(due_date)}?"
     )
     return WritePreview(
         tool="request_removal",
@@ -205,6 +205,13 @@ async def preview_creation(client: SignTrakerClient, fields: CreateOrderFields) 
         agent_id=fields.agent_id,
         street_name=body.get("StreetName"),
     )
+
+
+def _readable(due_date: object) -> str:
+    """Write a due date for a person: a date given alone (sent as noon UTC) without its time."""
+    if not isinstance(due_date, str):
+        return "on the date SignTraker sets by default"
+    return due_date.removesuffix("T12:00:00Z")
 
 
 def _iso(timestamp: float) -> str:
@@ -282,9 +289,10 @@ async def commit(
             order = await client.get_order(order_id)
         except SignTrakerError as error:
             read_back_note = f" Reading the order back failed: {error.message}"
+    now = f" The order's status is now {order.get('Status')}." if order is not None else ""
     outcome = WriteOutcome(
         status="submitted",
-        message=f"Sent once to SignTraker and accepted.{read_back_note}",
+        message=f"Sent once to SignTraker and accepted.{now}{read_back_note}",
         summary=preview.summary,
         request=preview.request.as_dict(),
         response=response,

@@ -72,3 +72,8 @@ async def test_ledger_forgets_expired_entries() -> None:
     now[0] = 200.0
     await ledger.claim("n2", expires_at=300.0)
     assert await ledger.peek("n1") is None
+
+
+def test_signer_reports_made_up_token_as_malformed() -> None:
+    signer = ConfirmationSigner(KEY, "acme.signtraker.com")
+    assert signer.verify("abc.def.ghi.jkl", "request_removal", REQUEST) is TokenProblem.MALFORMED

@@ -63,6 +63,7 @@ def _dana(sandbox: RunningSandbox) -> Order:
 
 TYPED_FILTERS = [
     pytest.param({"status": "Installed"}, lambda o: o["Status"] == "Installed", id="status"),
+    pytest.param({"status": "installed"}, lambda o: o["Status"] == "Installed", id="status-any-case"),
     pytest.param(
         {"status": ["Removed", "RemovalRequested"]},
         lambda o: o["Status"] in ("Removed", "RemovalRequested"),
@@ -222,7 +223,7 @@ async def test_list_orders_default_paging_returns_each_order_once(client: Client
 async def test_list_orders_echoes_compiled_query(client: Client) -> None:
     result = await client.call_tool("list_orders", {"status": "Installed", "orderby": "Created desc", "top": 2})
     query = result.structured_content["query"]  # type: ignore[index]
-    assert query["$filter"] == "Status eq 'Installed'"
+    assert query["$filter"] == "tolower(Status) eq 'installed'"
     assert query["$orderby"] == "Created desc,Id"
 
 

@@ -185,3 +185,24 @@ def test_stdio_terminal_start_prints_note(tmp_path: Path) -> None:
     assert "MCP server over stdio, against a local sandbox with sample data" in note
     assert "claude_desktop_config.json" in note
     assert stdout == b""
+
+
+def test_stdio_dev_null_input_exits_cleanly(tmp_path: Path) -> None:
+    """Start the server with /dev/null as stdin, as a service manager or `cmd </dev/null &` does."""
+    environment = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("SIGNTRAKER_")},
+        "SIGNTRAKER_SANDBOX_DB": str(tmp_path / "sandbox.sqlite3"),
+    }
+    with Path(os.devnull).open("rb") as empty:
+        completed = subprocess.run(
+            [*SERVER, "--sandbox"],
+            stdin=empty,
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=30,
+            check=False,
+        )
+    assert completed.returncode == 0
+    assert completed.stdout == ""
+    assert "Traceback" not in completed.stderr

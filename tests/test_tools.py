@@ -200,3 +200,16 @@ async def test_unknown_argument_is_named_with_suggestion(client: Client) -> None
 async def test_unknown_tool_is_an_error_result(client: Client) -> None:
     result = await client.call_tool("delete_everything", {})
     assert result.is_error is True
+
+
+async def test_get_order_by_order_number_points_to_id(client: Client, sandbox: RunningSandbox) -> None:
+    order = all_orders(sandbox)[3]
+    result = await client.call_tool("get_order", {"order_id": order["OrderNumber"]})
+    assert result.is_error is True
+    assert f"{order['OrderNumber']} is the OrderNumber of the order whose Id is {order['Id']}" in _text(result)
+
+
+async def test_list_orders_single_result_reads_naturally(client: Client, sandbox: RunningSandbox) -> None:
+    order = all_orders(sandbox)[0]
+    result = await client.call_tool("list_orders", {"filter": f"Id eq {order['Id']}"})
+    assert _text(result).startswith("1 order.")

@@ -25,6 +25,8 @@ from .helpers import CONFIRMATION_KEY, all_orders, order_with_status, posts, tex
 
 pytestmark = pytest.mark.anyio
 
+ADDRESS = {"street_number": "18", "street_name": "Elm St", "city": "Austin", "state": "TX"}
+
 
 async def _preview(client: Client, order_id: int, **arguments: Any) -> dict[str, Any]:
     result = await client.call_tool("request_removal", {"order_id": order_id, **arguments})
@@ -64,6 +66,7 @@ async def test_removal_commit_sends_once_when_repeated(client: Client, sandbox: 
     first = await client.call_tool("request_removal", arguments)
     assert first.is_error is False, text_of(first)
     assert first.structured_content["status"] == "submitted"  # type: ignore[index]
+    assert "status is now RemovalRequested" in first.structured_content["message"]  # type: ignore[index]
     read_back = first.structured_content["order"]  # type: ignore[index]
     assert read_back["RemovalRequestDate"]
     assert read_back["RemovalDueDate"].startswith("2030-01-15")
@@ -285,16 +288,38 @@ async def test_create_order_commit_creates_one_order(client: Client, sandbox: Ru
 
 
 async def test_create_order_unknown_agent_refused_at_preview(client: Client, sandbox: RunningSandbox) -> None:
-    result = await client.call_tool("create_order", {"agent_id": 424242, "preset_id": _preset(sandbox)["Id"]})
+    result = await client.call_tool(
+        "create_order", {"agent_id": 424242, "preset_id": _preset(sandbox)["Id"], **ADDRESS}
+    )
     assert result.is_error is True
     assert "agent_id 424242 matches no agent" in text_of(result)
     assert posts(sandbox) == []
 
 
 async def test_create_order_unknown_preset_refused_at_preview(client: Client, sandbox: RunningSandbox) -> None:
-    result = await client.call_tool("create_order", {"agent_id": _active_agent(sandbox)["Id"], "preset_id": 9999})
+    result = await client.call_tool(
+        "create_order", {"agent_id": _active_agent(sandbox)["Id"], "preset_id": 9999, **ADDRESS}
+    )
     assert result.is_error is True
     assert "preset_id 9999 matches no order preset" in text_of(result)
+    assert posts(sandbox) == []
+
+
+@pytest.mark.parametrize(
+    ("address", "missing"),
+    [
+        pytest.param({}, "street_name is required", id="none"),
+        pytest.param({"street_name": "Elm St", "city": "Austin", "state": ""}, "state is missing", id="blank-state"),
+        pytest.param({"street_name": " ", "city": "", "state": "TX"}, "street_name, city are missing", id="blanks"),
+    ],
+)
+async def test_create_order_needs_an_address(
+    client: Client, sandbox: RunningSandbox, address: dict[str, str], missing: str
+) -> None:
+    arguments = {"agent_id": _active_agent(sandbox)["Id"], "preset_id": _preset(sandbox)["Id"], **address}
+    result = await client.call_tool("create_order", arguments)
+    assert result.is_error is True
+    assert missing in text_of(result)
     assert posts(sandbox) == []
 
 
@@ -368,6 +393,7 @@ async def test_elicitation_accept_sends_once(
     assert result.structured_content["status"] == "submitted"  # type: ignore[index]
     assert len(asked) == 1
     assert str(order["OrderNumber"]) in asked[0]
+    assert "on the date SignTraker sets by default" in asked[0]
     assert len(posts(sandbox)) == 1
 
 
@@ -497,6 +523,7 @@ async def test_unknown_outcome_of_creation_looks_for_new_order(settings: Setting
         "street_number": "9",
         "street_name": "Lost Answer Lane",
         "city": "Austin",
+        "state": "TX",
     }
     async with Client(build_server(settings, transport=_AnswerLostTransport())) as client:
         preview = await client.call_tool("create_order", arguments)
@@ -533,7 +560,7 @@ async def test_elicitation_for_creation_names_agent_and_preset(
     make_client: Callable[..., Client], sandbox: RunningSandbox, mode: str
 ) -> None:
     agent, preset = _active_agent(sandbox), _preset(sandbox)
-    arguments: dict[str, Any] = {"agent_id": agent["Id"], "preset_id": preset["Id"], "street_name": "Elm St"}
+    arguments: dict[str, Any] = {"agent_id": agent["Id"], "preset_id": preset["Id"], **ADDRESS}
     asked: list[str] = []
     async with make_client(mode=mode, elicitation=_answer("accept", asked)) as client:
         preview = await client.call_tool("create_order", arguments)
