@@ -255,9 +255,11 @@ def _unknown_field_warnings(paths: Iterable[str], known: Iterable[str], option: 
     for path in dict.fromkeys(paths):
         if path in known_fields:
             continue
-        close = difflib.get_close_matches(path, known_fields, n=1, cutoff=0.6)
+        # A bare name of a nested field (City for JobSite/City) is the likeliest slip.
+        nested = [known_path for known_path in known_fields if known_path.endswith("/" + path)]
+        close = nested or difflib.get_close_matches(path, known_fields, n=1, cutoff=0.6)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        quoted = "" if "/" in path else f" If {path!r} is a text value, put it in single quotes."
+        quoted = "" if "/" in path or option != "filter" else f" If {path!r} is a text value, put it in single quotes."
         warnings.append(f"{option} uses {path!r}, which is not a documented order field.{hint}{quoted}")
     return warnings
 

@@ -110,3 +110,12 @@ def test_check_orderby_reports_position() -> None:
 def test_check_select_reports_position() -> None:
     with pytest.raises(InvalidArgumentError, match=r"at position 4 \('JobSite/City'\)"):
         check_select("Id,JobSite/City")
+
+
+def test_check_filter_suggests_nested_field_for_bare_name() -> None:
+    warnings = check_filter("City eq 'Austin'")
+    assert "Did you mean 'JobSite/City'?" in warnings[0]
+
+
+def test_check_select_gives_no_quoting_advice() -> None:
+    assert "single quotes" not in check_select("Id,Foo")[0]
