@@ -126,6 +126,7 @@ async def test_retry_logs_attempt_status_and_wait(served: Served) -> None:
     upstream.script(Fault(status=503, body=HTML_PAGE, headers={"content-type": "text/html"}, times=2))
     async with _using(served) as client:
         await _call(client, "get_order", {"order_id": 1})
+        await _assert_healthy(client, upstream)
     lines = re.findall(
         r"GET /api/orders/1 failed with HTTP 503 \(attempt (\d) of 3\); retrying in (\d+\.\d+) s", served.log()
     )
@@ -216,7 +217,9 @@ async def test_retries_follow_max_retries_setting(upstream: Upstream, tmp_path: 
     async with _own_server(upstream, tmp_path, SIGNTRAKER_MAX_RETRIES="0") as client:
         result = await _call(client, "get_order", {"order_id": 1})
         assert "1 attempt was made" in text_of(result)
-    assert _gets(upstream, "/api/orders/1") == 1
+        assert _gets(upstream, "/api/orders/1") == 1
+        upstream.reset()
+        await _assert_healthy(client, upstream)
 
 
 async def test_post_failure_reports_unknown_outcome(served: Served) -> None:
