@@ -41,7 +41,9 @@ from .redaction import Redactor
 __all__ = [
     "MAX_CONNECTIONS",
     "MAX_RESPONSE_BYTES",
+    "POOL_LIMITS",
     "SignTrakerClient",
+    "build_connection_pool",
     "build_http_client",
     "preload_tls_context",
     "shared_tls_context",
@@ -57,6 +59,9 @@ MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 # Size of the connection pool to the API, shared by all concurrent tool calls.
 # Calls beyond it wait for a free connection instead of opening more.
 MAX_CONNECTIONS = 20
+POOL_LIMITS = httpx.Limits(
+    max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS, keepalive_expiry=30.0
+)
 
 _RETRY_STATUSES = frozenset({429, 502, 503, 504})
 Record = dict[str, Any]
@@ -90,6 +95,11 @@ def preload_tls_context() -> None:
     threading.Thread(target=shared_tls_context, name="signtraker-tls-preload", daemon=True).start()
 
 
+def build_connection_pool() -> httpx.AsyncHTTPTransport:
+    """Create a connection pool with the limits and TLS settings that `build_http_client` uses for its own."""
+    return httpx.AsyncHTTPTransport(limits=POOL_LIMITS, verify=shared_tls_context())
+
+
 def build_http_client(
     settings: Settings,
     *,
@@ -111,9 +121,7 @@ def build_http_client(
             "User-Agent": f"signtraker-mcp/{__version__}",
         },
         timeout=httpx.Timeout(timeout, connect=settings.connect_timeout_seconds),
-        limits=httpx.Limits(
-            max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS, keepalive_expiry=30.0
-        ),
+        limits=POOL_LIMITS,
         follow_redirects=False,
         verify=shared_tls_context(),
         transport=transport,
@@ -221,7 +229,6 @@ class SignTrakerClient:
 
     def _retry_wait(self, error: ApiError, attempt: int, budget: CallBudget) -> float | None:
         """Return how long to wait before retrying a failed GET, or None after completing the error's message."""
-        error.attempts = attempt
         retryable = _is_retryable_get(error)
         requested = _retry_after_seconds(error.retry_after, time.time())
         if retryable and attempt <= self._max_retries:

@@ -93,11 +93,6 @@ class ConfirmationSigner:
         self._lifetime = lifetime_seconds
         self._clock = clock
 
-    @classmethod
-    def with_random_key(cls, tenant: str) -> ConfirmationSigner:
-        """Create a signer whose tokens only this process accepts."""
-        return cls(secrets.token_bytes(32), tenant)
-
     def issue(self, tool: str, request: WriteRequest) -> tuple[str, float]:
         """Return a token for `request` and the time it expires (seconds since the epoch)."""
         expires_at = int(self._clock()) + self._lifetime

@@ -109,7 +109,6 @@ class ApiError(SignTrakerError):
         self.method = method
         self.path = path
         self.status_code = status_code
-        self.attempts = 1
         # The Retry-After header of the answer, when it had one (429 and 503 usually do).
         self.retry_after = retry_after
 

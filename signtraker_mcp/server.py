@@ -27,7 +27,7 @@ from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import SecretStr, ValidationError
 
 from . import __version__
-from .api import SignTrakerClient, build_http_client
+from .api import SignTrakerClient, build_connection_pool, build_http_client
 from .config import Settings
 from .confirmation import ConfirmationSigner, MemoryTokenLedger, TokenLedger, TokenProblem, VerifiedToken, WriteRequest
 from .deadline import call_budget
@@ -184,13 +184,10 @@ class SignTrakerServer(MCPServer[AppState]):
         async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
             pool = transport
             if settings.allow_client_api_key and pool is None:
-                # One pool for the server's client and every per-request client. These are the
-                # limits build_http_client sets when it makes its own transport.
+                # One pool for the server's client and every per-request client.
                 # NOTE: httpx reads HTTP_PROXY/HTTPS_PROXY only for a transport it makes itself, so
                 # in this mode the API is reached directly.
-                pool = httpx.AsyncHTTPTransport(
-                    limits=httpx.Limits(max_connections=20, max_keepalive_connections=20, keepalive_expiry=30.0)
-                )
+                pool = build_connection_pool()
             try:
                 async with build_http_client(settings, transport=pool) as http:
                     yield AppState(

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .api import SignTrakerClient
+from .arguments import DATE_ONLY_TIME
 from .confirmation import ConfirmationSigner, TokenLedger, TokenProblem, VerifiedToken, WriteRequest
 from .errors import (
     ApiError,
@@ -211,7 +212,7 @@ def _readable(due_date: object) -> str:
     """Write a due date for a person: a date given alone (sent as noon UTC) without its time."""
     if not isinstance(due_date, str):
         return "on the date SignTraker sets by default"
-    return due_date.removesuffix("T12:00:00Z")
+    return due_date.removesuffix(DATE_ONLY_TIME.strftime("T%H:%M:%SZ"))
 
 
 def _iso(timestamp: float) -> str:
