@@ -2,7 +2,7 @@
 
 One `httpx.AsyncClient` carries the key, the timeouts and the connection pool
 for the whole life of the server. GET requests are retried on transient
-failures; POST requests never are, because a POST whose answer was lost may
+failures; POST requests never are, because a POST whose response was lost may
 already have created an order or a removal request.
 """
 
@@ -108,8 +108,8 @@ def build_http_client(
     """Create the shared HTTP client: base URL, `ST-API` key, JSON headers, timeouts and pool.
 
     `timeout_seconds` bounds each wait for the API (reading, writing, a free pooled
-    connection) and `connect_timeout_seconds` the connection set-up; the call budget
-    of `SignTrakerClient` bounds the sum.
+    connection), and `connect_timeout_seconds` bounds the connection set-up. The call
+    budget of `SignTrakerClient` bounds their sum.
     """
     timeout = settings.timeout_seconds
     return httpx.AsyncClient(
@@ -182,11 +182,11 @@ class SignTrakerClient:
         return _record(await self._get(path, None, order_id=order_id), path)
 
     async def create_order(self, body: Mapping[str, Any]) -> Record:
-        """POST /api/orders; returns the API's `{Status, Message, RequestId, OrderId}` answer."""
+        """POST /api/orders; returns the API's `{Status, Message, RequestId, OrderId}` response."""
         return _record(await self._post("/api/orders", body), "/api/orders")
 
     async def request_removal(self, order_id: int, body: Mapping[str, Any]) -> Record:
-        """POST /api/orders/{id}/requestremoval; returns the API's answer, typically `{DueDate}`."""
+        """POST /api/orders/{id}/requestremoval; returns the API's response, typically `{DueDate}`."""
         path = f"/api/orders/{order_id}/requestremoval"
         answer = await self._post(path, body, order_id=order_id)
         return answer if isinstance(answer, dict) else {}
@@ -251,7 +251,7 @@ class SignTrakerClient:
         return None
 
     async def _post(self, path: str, body: Mapping[str, Any], *, order_id: int | None = None) -> Any:
-        """Send a POST once. Never retried: a lost answer may hide an applied write."""
+        """Send a POST once. Never retried: a lost response may hide an applied write."""
         budget = current_call_budget() or CallBudget(self._budget_seconds)
         with budget.spending():
             return await self._send("POST", path, json_body=body, order_id=order_id, budget=budget)
@@ -321,7 +321,7 @@ class SignTrakerClient:
             raise _too_large(method, path, response.status_code) from None
         except MalformedBodyError as exc:
             raise UnexpectedResponseError(
-                f"The SignTraker API answered {method} {path} with a body that cannot be read: {exc}.",
+                f"The SignTraker API responded to {method} {path} with a body that cannot be read: {exc}.",
                 method=method,
                 path=path,
                 status_code=response.status_code,
@@ -332,8 +332,8 @@ class SignTrakerClient:
             content = self._redactor.data(content)
 
         if response.status_code >= 400 or response.status_code < 200:
-            # The streamed response is closed; hand the mapping a copy with the body already read
-            # and decoded, so without the headers that describe the encoded body.
+            # The streamed response is closed, so the mapping gets a copy with the body already
+            # read and decoded. The copy drops the headers that describe the encoded body.
             headers = [
                 (name, value)
                 for name, value in response.headers.multi_items()
@@ -356,7 +356,7 @@ class SignTrakerClient:
         except (ValueError, RecursionError):
             content_type = response.headers.get("content-type", "no content type")
             raise UnexpectedResponseError(
-                f"The SignTraker API answered {method} {path} with a body that is not JSON "
+                f"The SignTraker API responded to {method} {path} with a body that is not JSON "
                 f"({quote_upstream_text(content_type)}). A proxy in front of the API may be failing.",
                 method=method,
                 path=path,
@@ -405,7 +405,7 @@ def _budget_exhausted(method: str, path: str, budget: CallBudget) -> NetworkErro
             path=path,
         )
     return NetworkError(
-        f"The request {method} {path} timed out: the API did not answer within this call's time budget of "
+        f"The request {method} {path} timed out: the API did not respond within this call's time budget of "
         f"{budget.seconds:g} s (SIGNTRAKER_CALL_BUDGET_SECONDS).",
         method=method,
         path=path,
@@ -414,7 +414,7 @@ def _budget_exhausted(method: str, path: str, budget: CallBudget) -> NetworkErro
 
 def _too_large(method: str, path: str, status: int) -> UnexpectedResponseError:
     return UnexpectedResponseError(
-        f"The SignTraker API answered {method} {path} with more than {MAX_RESPONSE_BYTES // (1024 * 1024)} MB; "
+        f"The SignTraker API responded to {method} {path} with more than {MAX_RESPONSE_BYTES // (1024 * 1024)} MB; "
         "ask for fewer records with a smaller top or a narrower filter.",
         method=method,
         path=path,
@@ -428,7 +428,7 @@ def _records(payload: Any, path: str) -> list[Record]:
         payload = payload["value"]
     if not isinstance(payload, list) or not all(isinstance(item, dict) for item in payload):
         raise UnexpectedResponseError(
-            f"The SignTraker API answered GET {path} with something other than a list of records.",
+            f"The SignTraker API responded to GET {path} with something other than a list of records.",
             method="GET",
             path=path,
         )
@@ -438,7 +438,7 @@ def _records(payload: Any, path: str) -> list[Record]:
 def _record(payload: Any, path: str) -> Record:
     if not isinstance(payload, dict):
         raise UnexpectedResponseError(
-            f"The SignTraker API answered {path} with something other than a JSON object.",
+            f"The SignTraker API responded to {path} with something other than a JSON object.",
             method="GET",
             path=path,
         )

@@ -45,7 +45,7 @@ def fit_page(
     skip: int,
     max_bytes: int = MAX_PAGE_BYTES,
 ) -> PageFit:
-    """Keep the leading whole records of `page` that fit in `max_bytes`, and say how to get the rest.
+    """Keep the leading whole records of `page` that fit in `max_bytes`, and describe how to get the rest.
 
     `page` holds the records to show, at most `top` and already in their final form;
     `received` is how many records the API returned for a request of `top + 1`.

@@ -58,7 +58,7 @@ _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
 class ConfirmationPolicy(str, enum.Enum):
-    """How a mutating tool call proves that a person approved it."""
+    """The policy by which a mutating tool call proves that a person approved it."""
 
     AUTO = "auto"
     """A confirmation token always, and the user's approval too when the client can ask."""

@@ -60,7 +60,7 @@ class WriteRequest:
 
 
 class TokenProblem(enum.Enum):
-    """Why a confirmation token was not accepted, phrased for the model and the user."""
+    """The reason a confirmation token was rejected, phrased for the model and the user."""
 
     MISSING = "confirm was true but no confirmation_token was given"
     MALFORMED = "the confirmation_token is not one this server issued"
@@ -141,7 +141,7 @@ class LedgerEntry:
 
 
 class TokenLedger(Protocol):
-    """Where used tokens and the outcome of their commit are remembered.
+    """The store of used tokens and of the outcome of their commit.
 
     `claim` must be atomic: of several concurrent claims of one nonce, exactly
     one returns None and may send the write.
@@ -165,7 +165,7 @@ class TokenLedger(Protocol):
 
 
 class MemoryTokenLedger:
-    """A `TokenLedger` in this process's memory: single use holds per process.
+    """A `TokenLedger` in this process's memory, so single use applies per process.
 
     Entries are dropped once their token has expired, since an expired token is
     refused before the ledger is read.

@@ -1,8 +1,8 @@
 """Errors raised by signtraker-mcp, and the one mapping from HTTP failures onto them.
 
 Every message is written for two readers: the model that called a tool and the
-person behind it. It says what was attempted, quotes the offending value, and
-says what to do next. No message carries the API key, a traceback or a raw
+person behind it. It names what was attempted, quotes the offending value, and
+tells what to do next. No message carries the API key, a traceback or a raw
 upstream body.
 
     SignTrakerError                  base; `retryable` tells whether trying later can help
@@ -51,7 +51,7 @@ __all__ = [
     "with_retry_advice",
 ]
 
-# Longest upstream message quoted back to the model, in characters.
+# Maximum length, in characters, of upstream text quoted back to the model.
 MAX_QUOTED_TEXT = 300
 
 API_KEY_HELP = "A user finds their API key in SignTraker under My Profile; set it in SIGNTRAKER_API_KEY."
@@ -109,12 +109,12 @@ class ApiError(SignTrakerError):
         self.method = method
         self.path = path
         self.status_code = status_code
-        # The Retry-After header of the answer, when it had one (429 and 503 usually do).
+        # The Retry-After header of the response, when it had one (429 and 503 usually do).
         self.retry_after = retry_after
 
 
 class BadRequestError(ApiError):
-    """The API answered 400: the request is invalid as sent."""
+    """The API responded 400: the request is invalid as sent."""
 
     def __init__(self, message: str, *, method: str, path: str, api_message: str | None) -> None:
         super().__init__(message, method=method, path=path, status_code=400)
@@ -122,15 +122,15 @@ class BadRequestError(ApiError):
 
 
 class AuthenticationError(ApiError):
-    """The API answered 401 or 403: the key is wrong, expired or lacks access."""
+    """The API responded 401 or 403: the key is wrong, expired or lacks access."""
 
 
 class NotFoundError(ApiError):
-    """The API answered 404."""
+    """The API responded 404."""
 
 
 class RateLimitedError(ApiError):
-    """The API answered 429."""
+    """The API responded 429."""
 
     retryable = True
 
@@ -139,13 +139,13 @@ class RateLimitedError(ApiError):
 
 
 class UpstreamServerError(ApiError):
-    """The API, or a proxy in front of it, answered with a 5xx status."""
+    """The API, or a proxy in front of it, responded with a 5xx status."""
 
     retryable = True
 
 
 class UnexpectedResponseError(ApiError):
-    """The API answered with a status or a body this client does not expect."""
+    """The API responded with a status or a body this client does not expect."""
 
 
 class NetworkError(ApiError):
@@ -155,16 +155,16 @@ class NetworkError(ApiError):
 
 
 class OutcomeUnknownError(NetworkError):
-    """A write request may have reached the API, but no usable answer came back."""
+    """A write request may have reached the API, but no usable response came back."""
 
     # Sending the write again could apply it twice; the order must be checked first.
     retryable = False
 
 
 def with_retry_advice(message: str, retryable: bool) -> str:
-    """Return `message` ending with the sentence that says whether retrying later can help."""
+    """Return `message` ending with the sentence that tells whether retrying later can help."""
     advice = RETRY_MAY_HELP if retryable else RETRY_WILL_NOT_HELP
-    # Some messages already say it, more precisely ("Retrying will not help until the key is fixed.").
+    # Some messages already state it, more precisely ("Retrying will not help until the key is fixed.").
     if advice in message or (not retryable and "will not help" in message):
         return message
     return f"{message} {advice}"
@@ -279,7 +279,7 @@ def error_from_response(response: httpx.Response, *, order_id: int | None = None
             retry_after=response.headers.get("retry-after"),
         )
     return UnexpectedResponseError(
-        f"The SignTraker API answered {attempted} with an unexpected HTTP {status}.",
+        f"The SignTraker API responded to {attempted} with an unexpected HTTP {status}.",
         method=method,
         path=path,
         status_code=status,
@@ -295,26 +295,26 @@ def error_from_transport(exc: httpx.TransportError, *, method: str, path: str) -
     attempted = _describe(method, path)
     never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
     if isinstance(exc, httpx.ConnectTimeout):
-        what = "timed out while connecting"
+        failure = "timed out while connecting"
     elif isinstance(exc, httpx.ConnectError):
-        what = "could not connect (connection refused or host not found)"
+        failure = "could not connect (connection refused or host not found)"
     elif isinstance(exc, httpx.PoolTimeout):
-        what = "timed out waiting for a free connection"
+        failure = "timed out waiting for a free connection"
     elif isinstance(exc, httpx.TimeoutException):
-        what = "timed out waiting for the answer"
+        failure = "timed out waiting for the response"
     elif isinstance(exc, httpx.RemoteProtocolError):
-        what = "lost the connection before a complete answer arrived"
+        failure = "lost the connection before a complete answer arrived"
     else:
-        what = f"failed with a network error ({type(exc).__name__})"
+        failure = f"failed with a network error ({type(exc).__name__})"
 
     if method != "GET" and not never_sent:
         return OutcomeUnknownError(
-            f"The request {attempted} {what}, so it is unknown whether SignTraker applied it.",
+            f"The request {attempted} {failure}, so it is unknown whether SignTraker applied it.",
             method=method,
             path=path,
         )
     return NetworkError(
-        f"The request {attempted} {what}. Check the network and SIGNTRAKER_BASE_URL or "
+        f"The request {attempted} {failure}. Check the network and SIGNTRAKER_BASE_URL or "
         "SIGNTRAKER_SUBDOMAIN, then try again.",
         method=method,
         path=path,

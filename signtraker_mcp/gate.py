@@ -2,8 +2,8 @@
 
 A `confirm: true` argument is written by the model, so on its own it proves
 nothing. A commit must also bring the token of a preview of exactly the same
-request; where the client can ask the user (MCP elicitation) and the policy
-wants it, the user approves in the client too; and the ledger makes each token
+request. Where the client can ask the user (MCP elicitation) and the policy
+wants it, the user approves in the client too. The ledger makes each token
 send its write at most once.
 """
 

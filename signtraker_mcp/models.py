@@ -106,7 +106,7 @@ class WriteOutcome(_Result):
         default=None, description="Token expiry, UTC."
     )
     response: Annotated[Record | None, _optional({"type": "object"})] = Field(
-        default=None, description="The API's answer."
+        default=None, description="The API's response."
     )
     order: Annotated[Record | None, _optional({"type": "object"})] = Field(
         default=None, description="The order as read back afterwards."

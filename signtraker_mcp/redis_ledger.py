@@ -62,7 +62,7 @@ class RedisTokenLedger:
             await self._client.ping()
         except RedisError as error:
             raise ConfigurationError(
-                f"SIGNTRAKER_REDIS_URL: Redis at {self._where} did not answer ({type(error).__name__}: {error}); "
+                f"SIGNTRAKER_REDIS_URL: Redis at {self._where} did not respond ({type(error).__name__}: {error}); "
                 "start Redis or correct the address, or unset SIGNTRAKER_REDIS_URL to keep used tokens in memory."
             ) from None
 

@@ -50,7 +50,7 @@ token only after the user said yes. Never confirm on the user's behalf."""
 
 @dataclass(frozen=True)
 class AppState:
-    """What every tool call shares: settings, the API client and the confirmation state."""
+    """The state that every tool call shares: settings, the API client and the confirmation state."""
 
     settings: Settings
     client: SignTrakerClient
@@ -63,7 +63,7 @@ class AppState:
         """Return the API client that serves the request of `ctx`.
 
         With SIGNTRAKER_ALLOW_CLIENT_API_KEY, a request that brought its own key gets a new
-        client that sends only that key, over the shared connection pool; a client is never
+        client that sends only that key, over the shared connection pool. A client is never
         reused for another request, so keys cannot leak between users.
         """
         key = _client_api_key.get()
@@ -228,7 +228,7 @@ class SignTrakerServer(MCPServer[AppState]):
                 tool.parameters = compact_schema(tool.parameters)
                 if tool.fn_metadata.output_schema is not None:
                     output = compact_schema(tool.fn_metadata.output_schema)
-                    # The tool's own description already says what it returns.
+                    # The tool's own description already tells what it returns.
                     output.pop("description", None)
                     tool.fn_metadata.output_schema = output
 

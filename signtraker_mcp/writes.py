@@ -1,7 +1,7 @@
 """Previews and commits of the two mutating operations: order creation and removal requests.
 
 A preview reads what a person needs to approve the right thing and refuses a
-request that cannot succeed, before anyone says yes. A commit sends the
+request that cannot succeed, before anyone approves it. A commit sends the
 previewed request once, records the outcome against the confirmation token,
 and reads the order back so the result shows the record as it now stands.
 """
@@ -277,7 +277,7 @@ async def commit(
         await ledger.finish(verified.nonce, {"message": message}, is_error=True)
         raise OutcomeUnknownError(message, method=preview.request.method, path=preview.request.path) from error
     except ApiError:
-        # A 4xx answer or a connection that never opened: nothing was applied, so the
+        # A 4xx response or a connection that never opened: nothing was applied, so the
         # token may be used again once the cause is fixed.
         await ledger.release(verified.nonce)
         raise
@@ -310,7 +310,7 @@ def _created_order_id(response: Record) -> int | None:
 
 
 async def _check_after_unknown_outcome(preview: WritePreview, client: SignTrakerClient) -> str:
-    """Look for the effect of a write whose answer was lost, and describe what was found."""
+    """Look for the effect of a write whose response was lost, and describe what was found."""
     try:
         if preview.order_id is not None:
             order = await client.get_order(preview.order_id)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Set up what the test suite needs and run it: the virtual environment with the package, the pinned npm
-# tools (the MCP Bundle CLI, the MCP Inspector and Node 22, into .ci/node/), and a redis-server for the
-# HTTP replica tests; then pytest. Arguments are passed on to pytest.
+# Set up what the test suite needs, then run pytest with this script's arguments.
+# It installs the package with its development tools into .venv, and the pinned npm tools (the MCP Bundle
+# CLI, the MCP Inspector and Node 22) into .ci/node/. The HTTP replica tests also need a redis-server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,7 +1,7 @@
 """Faults of the API and the network, seen through the SDK client over a real stdio subprocess.
 
 Each test scripts the upstream stand-in to misbehave, calls a tool, checks the
-error or the recovery, and then checks that the server answers a normal call.
+error or the recovery, and then checks that the server still serves a normal call.
 """
 
 from __future__ import annotations

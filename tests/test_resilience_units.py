@@ -176,7 +176,7 @@ def test_fit_page_cuts_by_whole_records() -> None:
     assert "select" in fit.notes[0]
 
 
-def test_fit_page_cut_page_without_more_still_has_more() -> None:
+def test_fit_page_cut_keeps_has_more() -> None:
     page = _records(50, notes_length=3000)
     fit = fit_page(page, received=50, top=50, skip=20)
     assert fit.has_more is True

@@ -474,7 +474,7 @@ async def test_refused_connection_is_reported(settings: Settings, unused_port: i
 
 
 class _AnswerLostTransport(httpx.AsyncBaseTransport):
-    """Forward requests to the sandbox, then replace the answer to each POST with a 504.
+    """Forward requests to the sandbox, then replace the response to each POST with a 504.
 
     This stands for a proxy that times out after the API applied the write, which
     the sandbox alone cannot produce.
